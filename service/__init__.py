@@ -1,0 +1,54 @@
+"""Flasky, async: the social blogging app of *Flask Web Development*, on Quart.
+
+`create_app()` builds the ASGI app from the environment (see `service.config`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart
+
+from . import avatars, csrf, db, headers, identity, templating
+from .config import Config, load_config
+from .errors import register_error_handlers
+from .paths import STATIC_DIR, TEMPLATES_DIR
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Quart:
+    """Build the app: configuration, database, login sessions, CSRF, blueprints, errors."""
+    config = config or load_config(**overrides)
+    app = Quart(
+        __name__,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+    )
+    app.config.update(config.quart_settings())
+    app.extensions["flasky_config"] = config
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app, db.make_engine(config.database_url, config.slow_db_query_time))
+    identity.init_app(app)
+    csrf.init_app(app)
+    headers.init_app(app, gravatar=config.avatars == "gravatar")
+    templating.init_app(app)
+    avatars.init_app(app)
+    register_error_handlers(app)
+
+    from .api import api
+    from .auth import auth
+    from .main import main
+
+    app.register_blueprint(main)
+    app.register_blueprint(auth, url_prefix="/auth")
+    app.register_blueprint(api, url_prefix="/api/v1")
+
+    if config.trusted_proxies:
+        from hypercorn.middleware import ProxyFixMiddleware
+
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=config.trusted_proxies
+        )
+    return app

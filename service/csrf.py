@@ -1,0 +1,78 @@
+"""CSRF protection for every state-changing request outside the API.
+
+One check guards every form by construction: a `before_request` hook refuses
+any POST/PUT/PATCH/DELETE whose `csrf_token` field (or `X-CSRFToken` header,
+for the preview script) does not carry a valid token for this browser
+session. Forms render the token with `{{ csrf_field() }}`.
+
+The API is exempt: it authenticates with an Authorization header, which a
+browser never sends on its own, so a forged cross-site request has no
+credentials.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
+from quart import Quart, abort, current_app, request, session
+
+SESSION_KEY = "csrf"
+FIELD_NAME = "csrf_token"
+HEADER_NAME = "X-CSRFToken"
+# Long enough to write a long post; the token also dies with the browser session.
+MAX_AGE = 12 * 60 * 60
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="csrf-token")
+
+
+def generate_csrf_token() -> str:
+    """A signed, timestamped token bound to this browser session's random secret."""
+    if SESSION_KEY not in session:
+        session[SESSION_KEY] = secrets.token_hex(32)
+    return _serializer().dumps(session[SESSION_KEY])
+
+
+def csrf_field() -> Markup:
+    """The hidden form field every form template includes."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        FIELD_NAME, generate_csrf_token()
+    )
+
+
+async def validate_csrf() -> None:
+    """Abort with 400 unless the request carries a valid CSRF token."""
+    token = request.headers.get(HEADER_NAME)
+    if not token:
+        form = await request.form
+        token = form.get(FIELD_NAME)
+    if not token:
+        abort(400, "CSRF token missing.")
+    try:
+        secret = _serializer().loads(token, max_age=MAX_AGE)
+    except SignatureExpired:
+        abort(400, "CSRF token expired.")
+    except BadSignature:
+        abort(400, "CSRF failed.")
+    expected = session.get(SESSION_KEY)
+    if not isinstance(secret, str) or expected is None or not hmac.compare_digest(secret, expected):
+        abort(400, "CSRF failed.")
+
+
+def init_app(app: Quart) -> None:
+    @app.before_request
+    async def _protect() -> None:
+        # Unrouted requests fall through to their 404/405; the API is exempt.
+        if (
+            request.method in UNSAFE_METHODS
+            and request.routing_exception is None
+            and request.blueprint != "api"
+        ):
+            await validate_csrf()
+
+    app.jinja_env.globals.update(csrf_token=generate_csrf_token, csrf_field=csrf_field)

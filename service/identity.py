@@ -1,0 +1,121 @@
+"""Who is making this request: quart-auth's cookie resolved to a database user.
+
+The login cookie carries `"<user id>:<session generation>"`, signed by
+quart-auth. A cookie whose generation no longer matches the user's row names
+an ended session (password change, "log out everywhere") and is refused, so
+a copied cookie stops working when the user wants it to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from quart import Quart, Response, flash, redirect, request, url_for
+from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, current_user, logout_user
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from .db import get_session
+from .errors import error_response, wants_json
+from .models import Permission, User, utcnow
+
+# `last_seen` is refreshed at most this often, so browsing does not write on every request.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+class SessionUser(AuthUser):
+    """quart-auth's user, plus the database `User` its cookie names (loaded once per request)."""
+
+    def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
+        super().__init__(auth_id, action)
+        self.user: User | None = None
+        self._loaded = auth_id is None
+
+    @classmethod
+    def of(cls, user: User) -> SessionUser:
+        """A session for `user`, to pass to `quart_auth.login_user`."""
+        session_user = cls(user.session_id)
+        session_user.user = user
+        session_user._loaded = True
+        return session_user
+
+    async def load(self) -> User | None:
+        if not self._loaded:
+            self._loaded = True
+            self.user = await load_user_for_session(self.auth_id)
+        return self.user
+
+    @property
+    async def is_authenticated(self) -> bool:
+        return await self.load() is not None
+
+    # Synchronous views of the loaded user, for templates and permission checks.
+    @property
+    def id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def username(self) -> str | None:
+        return self.user.username if self.user else None
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.user and self.user.confirmed)
+
+    def can(self, perm: Permission) -> bool:
+        return self.user is not None and self.user.can(perm)
+
+    def is_administrator(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+
+async def load_user_for_session(auth_id: str | None) -> User | None:
+    """The user an auth id names, if its session generation is still current."""
+    try:
+        user_id, generation = (int(part) for part in (auth_id or "").split(":"))
+    except ValueError:
+        return None
+    user = await get_session().scalar(
+        select(User).options(joinedload(User.role)).where(User.id == user_id)
+    )
+    if user is None or user.session_generation != generation:
+        return None
+    return user
+
+
+def current_db_user() -> User | None:
+    """The database user of this request (loaded by the before-request hook)."""
+    return current_user.user  # type: ignore[attr-defined, no-any-return]
+
+
+async def _touch_last_seen(user: User) -> None:
+    now = utcnow()
+    if now - user.last_seen < LAST_SEEN_RESOLUTION:
+        return
+    session = get_session()
+    await session.execute(update(User).where(User.id == user.id).values(last_seen=now))
+    await session.commit()
+    user.last_seen = now
+
+
+def init_app(app: Quart) -> None:
+    QuartAuth(app, user_class=SessionUser)
+
+    @app.before_request
+    async def _load_current_user() -> None:
+        if request.blueprint == "api" or request.endpoint == "static":
+            return
+        if current_user.auth_id is None:
+            return
+        user = await current_user.load()  # type: ignore[attr-defined]
+        if user is None:
+            logout_user()
+        else:
+            await _touch_last_seen(user)
+
+    @app.errorhandler(Unauthorized)
+    async def _login_first(_error: Unauthorized) -> Response:
+        if wants_json():
+            return await error_response(401, "Invalid credentials")
+        await flash("Please log in to access this page.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

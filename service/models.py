@@ -1,0 +1,289 @@
+"""The data model: Permission, Role, User, Follow, Post, Comment, and the security tables.
+
+Relationships are `lazy="raise"`: async code cannot lazy-load, so every query
+says what it loads (`selectinload`, `joinedload`) and a forgotten load fails
+loudly in tests instead of silently issuing one query per row.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Comment",
+    "Follow",
+    "LoginFailure",
+    "Permission",
+    "Post",
+    "Role",
+    "User",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite keeps no offset, PostgreSQL keeps it as `timestamptz`; either way
+    the application only ever sees aware UTC datetimes and never compares a
+    naive value with an aware one.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Permission(enum.IntFlag):
+    FOLLOW = 1
+    COMMENT = 2
+    WRITE = 4
+    MODERATE = 8
+    ADMIN = 16
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    default: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    permissions: Mapped[int] = mapped_column(Integer, default=0)
+
+    users: Mapped[list[User]] = relationship(back_populates="role", lazy="raise")
+
+    # The roles every installation has, with their permissions and the default.
+    DEFINITIONS: dict[str, tuple[Permission, bool]] = {
+        "User": (Permission.FOLLOW | Permission.COMMENT | Permission.WRITE, True),
+        "Moderator": (
+            Permission.FOLLOW | Permission.COMMENT | Permission.WRITE | Permission.MODERATE,
+            False,
+        ),
+        "Administrator": (
+            Permission.FOLLOW
+            | Permission.COMMENT
+            | Permission.WRITE
+            | Permission.MODERATE
+            | Permission.ADMIN,
+            False,
+        ),
+    }
+
+    def has_permission(self, perm: Permission) -> bool:
+        return self.permissions & perm == perm
+
+    @classmethod
+    async def insert_roles(cls, session: AsyncSession) -> bool:
+        """Create or update the standard roles; returns whether anything changed."""
+        existing = {role.name: role for role in (await session.scalars(select(cls))).all()}
+        changed = False
+        for name, (permissions, default) in cls.DEFINITIONS.items():
+            role = existing.get(name)
+            if role is None:
+                session.add(cls(name=name, permissions=int(permissions), default=default))
+                changed = True
+            elif role.permissions != int(permissions) or role.default != default:
+                role.permissions = int(permissions)
+                role.default = default
+                changed = True
+        return changed
+
+    def __repr__(self) -> str:
+        return f"<Role {self.name!r}>"
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+    __table_args__ = (
+        Index("ix_follows_followed_id_timestamp", "followed_id", "timestamp"),
+        Index("ix_follows_follower_id_timestamp", "follower_id", "timestamp"),
+    )
+
+    follower_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followed_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    follower: Mapped[User] = relationship(foreign_keys=[follower_id], lazy="raise")
+    followed: Mapped[User] = relationship(foreign_keys=[followed_id], lazy="raise")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(64))
+    about_me: Mapped[str | None] = mapped_column(Text)
+    member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    avatar_hash: Mapped[str | None] = mapped_column(String(32))
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"), index=True)
+    # Part of every login cookie: bumping it ends all of the user's sessions
+    # (password change, "log out everywhere").
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+    role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
+    posts: Mapped[list[Post]] = relationship(back_populates="author", lazy="raise")
+    comments: Mapped[list[Comment]] = relationship(back_populates="author", lazy="raise")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.email is not None:
+            self.email = self.email.lower()
+            if self.avatar_hash is None:
+                self.avatar_hash = self.email_hash(self.email)
+        self.session_generation = self.session_generation or 0
+
+    @staticmethod
+    def email_hash(email: str) -> str:
+        # MD5 only because Gravatar addresses avatars by it; it guards nothing.
+        return hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+
+    def set_email(self, email: str) -> None:
+        self.email = email.lower()
+        self.avatar_hash = self.email_hash(self.email)
+
+    def can(self, perm: Permission) -> bool:
+        """Needs `role` loaded; every query for a current user loads it."""
+        return self.role is not None and self.role.has_permission(perm)
+
+    def is_administrator(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+    def end_all_sessions(self) -> None:
+        self.session_generation = (self.session_generation or 0) + 1
+
+    @property
+    def session_id(self) -> str:
+        """The identity a login cookie carries: user id and session generation."""
+        return f"{self.id}:{self.session_generation}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username!r}>"
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    author: Mapped[User] = relationship(back_populates="posts", lazy="raise")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="post", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id}>"
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_post_id_timestamp", "post_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+
+    author: Mapped[User] = relationship(back_populates="comments", lazy="raise")
+    post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id}>"
+
+
+class ApiToken(Base):
+    """An API token, stored only as its SHA-256 so a database leak yields no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginFailure(Base):
+    """One failed login, per account and client address.
+
+    Rows are only ever inserted (and pruned once out of the window), so
+    concurrent workers never contend on a counter.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_address_timestamp", "email", "address", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,270 @@
+"""Shared fixtures.
+
+- `database_url`: a fresh database for the whole run, migrated with Alembic:
+  a temporary SQLite file, or `TEST_DATABASE_URL` (PostgreSQL) when set.
+- `app`: the app in the testing configuration; every table is emptied and the
+  roles inserted before each test, so tests never depend on each other.
+- `client`: Quart's test client for `app`.
+- `db`: an AsyncSession on the test database, to arrange and check rows.
+- `mailbox`: a real SMTP server (aiosmtpd) on loopback that the app sends to.
+- `make_user`, `login`, `csrf_token`, `count_statements`: small helpers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import os
+import re
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from quart import Quart
+from quart.testing import QuartClient
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from service import create_app
+from service.config import load_config
+from service.db import async_url
+from service.models import Base, Role, User
+from service.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
+    """Run Alembic against `url` (in-process, as `alembic upgrade/downgrade` would)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(async_url(url))
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        asyncio.run(_reset_postgres(url))
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'flasky-test.sqlite'}"
+    migrate(url)
+    return url
+
+
+class Mailbox:
+    """What a real SMTP server on loopback received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    @staticmethod
+    def body(message: EmailMessage, subtype: str = "plain") -> str:
+        part = message.get_body(preferencelist=(subtype,))
+        assert part is not None, f"no text/{subtype} part"
+        return str(part.get_content())
+
+    def links(self, message: EmailMessage) -> list[str]:
+        return re.findall(r"https?://[^\s\"'<>]+", self.body(message))
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
+    return smtp_server[0]
+
+
+async def _empty_tables(app: Quart) -> None:
+    engine = app.extensions["db_engine"]
+    async with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def app(database_url: str, smtp_server: tuple[Mailbox, int]) -> AsyncIterator[Quart]:
+    mailbox, port = smtp_server
+    mailbox.clear()
+    config = load_config(
+        "testing",
+        database_url=database_url,
+        mail_server="127.0.0.1",
+        mail_port=port,
+        admin_email="admin@flasky.dev",
+    )
+    app = create_app(config)
+    await _empty_tables(app)
+    async with app.extensions["db_sessionmaker"]() as session:
+        await Role.insert_roles(session)
+        await session.commit()
+    async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+def client(app: Quart) -> QuartClient:
+    return app.test_client()
+
+
+@pytest.fixture
+async def db(app: Quart) -> AsyncIterator[AsyncSession]:
+    async with app.extensions["db_sessionmaker"]() as session:
+        yield session
+
+
+MakeUser = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+def make_user(app: Quart, db: AsyncSession) -> MakeUser:
+    """Create a user: `await make_user("john", role="Moderator", confirmed=False)`.
+
+    E-mail defaults to `<username>@flasky.dev`, password to `cat-password`.
+    """
+
+    async def make(
+        username: str = "john",
+        *,
+        email: str | None = None,
+        password: str = "cat-password",
+        confirmed: bool = True,
+        role: str = "User",
+        **fields: Any,
+    ) -> User:
+        role_row = await db.scalar(select(Role).where(Role.name == role))
+        async with app.app_context():
+            password_hash = await hash_password(password)
+        user = User(
+            email=email or f"{username}@flasky.dev",
+            username=username,
+            password_hash=password_hash,
+            confirmed=confirmed,
+            role=role_row,
+            **fields,
+        )
+        db.add(user)
+        await db.commit()
+        return user
+
+    return make
+
+
+async def csrf_token(client: QuartClient, path: str = "/auth/login") -> str:
+    """A CSRF token for this client's browser session, read from a page's form."""
+    response = await client.get(path)
+    match = CSRF_RE.search(await response.get_data(as_text=True))
+    if match is None and path != "/":
+        response = await client.get("/")
+        match = CSRF_RE.search(await response.get_data(as_text=True))
+    assert match is not None, f"no csrf_token on {path} or /"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf() -> Callable[..., Awaitable[str]]:
+    return csrf_token
+
+
+async def login_as(
+    client: QuartClient, email: str, password: str = "cat-password", remember: bool = False
+) -> Any:
+    token = await csrf_token(client, "/auth/login")
+    data = {"email": email, "password": password, "csrf_token": token}
+    if remember:
+        data["remember_me"] = "y"
+    return await client.post("/auth/login", form=data)
+
+
+@pytest.fixture
+def login() -> Callable[..., Awaitable[Any]]:
+    """`await login(client, "john@flasky.dev")` logs the client in through the login form."""
+    return login_as
+
+
+@pytest.fixture
+def count_statements(app: Quart) -> Callable[[], contextlib.AbstractContextManager[list[str]]]:
+    """`with count_statements() as statements:` collects the SQL the app runs inside it."""
+
+    @contextlib.contextmanager
+    def counter() -> Iterator[list[str]]:
+        statements: list[str] = []
+        engine = app.extensions["db_engine"].sync_engine
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counter
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # CI installs everything the suite needs (PostgreSQL, Chromium): there, a
+    # skipped test means a missing install step, not an optional extra.
+    if os.environ.get("FLASKY_REQUIRE_ALL_TESTS") and _skipped:
+        print(f"\nFLASKY_REQUIRE_ALL_TESTS is set but {len(_skipped)} test(s) skipped:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

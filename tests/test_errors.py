@@ -1,0 +1,55 @@
+"""Error pages: HTML for browsers, JSON for clients that ask for it."""
+
+from quart.testing import QuartClient
+
+
+async def test_404_json_for_json_clients(client: QuartClient) -> None:
+    response = await client.get("/nope", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert await response.get_json() == {"error": "not found"}
+
+
+async def test_404_html_page_is_styled(client: QuartClient) -> None:
+    response = await client.get("/nope", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    html = await response.get_data(as_text=True)
+    assert "Page Not Found" in html
+    assert "/static/vendor/bootstrap.min.css" in html
+
+
+async def test_browser_accept_header_gets_html(client: QuartClient) -> None:
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = await client.get("/nope", headers={"Accept": accept})
+    assert response.content_type.startswith("text/html")
+
+
+async def test_405_for_wrong_method(client: QuartClient) -> None:
+    response = await client.delete("/", headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert (await response.get_json())["error"] == "method not allowed"
+
+
+async def test_413_for_oversized_body(client: QuartClient, app) -> None:  # type: ignore[no-untyped-def]
+    @app.route("/upload", methods=["POST"])
+    async def upload() -> str:
+        return "stored"
+
+    response = await client.post(
+        "/upload",
+        data=b"x" * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert "Request Too Large" in await response.get_data(as_text=True)
+
+
+async def test_unexpected_exception_gives_500_page(client: QuartClient, app) -> None:  # type: ignore[no-untyped-def]
+    @app.route("/boom")
+    async def boom() -> str:
+        raise RuntimeError("boom")
+
+    response = await client.get("/boom")
+    assert response.status_code == 500
+    assert "Internal Server Error" in await response.get_data(as_text=True)
+    json_response = await client.get("/boom", headers={"Accept": "application/json"})
+    assert await json_response.get_json() == {"error": "internal server error"}
