@@ -29,6 +29,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from quart import Quart
 from quart.testing import QuartClient
+from quart_auth import authenticated_client
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -229,6 +230,19 @@ async def login_as(
 def login() -> Callable[..., Awaitable[Any]]:
     """`await login(client, "john@flasky.dev")` logs the client in through the login form."""
     return login_as
+
+
+@pytest.fixture
+def signed_in() -> Callable[[QuartClient, User], contextlib.AbstractAsyncContextManager[None]]:
+    """`async with signed_in(client, user):` gives the client that user's login cookie.
+
+    For tests of pages behind a login; the login form itself is tested in test_auth.
+    """
+
+    def sign_in(client: QuartClient, user: User) -> contextlib.AbstractAsyncContextManager[None]:
+        return authenticated_client(client, user.session_id)
+
+    return sign_in
 
 
 @pytest.fixture

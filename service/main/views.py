@@ -1,6 +1,6 @@
 """Pages of the blog: index, profiles, posts, followers, moderation."""
 
-from quart import Response, render_template
+from quart import Response, abort, render_template
 
 from ..avatars import identicon_svg
 from . import main
@@ -18,3 +18,14 @@ async def avatar(user_id: int) -> Response:
     response.cache_control.max_age = 7 * 24 * 3600
     response.cache_control.immutable = True
     return response
+
+
+# Placeholders so the navbar can link to them; replaced by the real pages.
+@main.route("/user/<username>")
+async def user(username: str) -> str:
+    abort(501)
+
+
+@main.route("/moderate")
+async def moderate() -> str:
+    abort(501)
