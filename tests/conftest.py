@@ -23,7 +23,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -38,6 +38,9 @@ from service.config import load_config
 from service.db import async_url
 from service.models import Base, Role, User
 from service.passwords import hash_password
+
+if TYPE_CHECKING:
+    from .server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -123,6 +126,20 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
 @pytest.fixture
 def mailbox(smtp_server: tuple[Mailbox, int]) -> Mailbox:
     return smtp_server[0]
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    smtp_server: tuple[Mailbox, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The app under hypercorn (2 workers, production config) on a fresh database of its own.
+
+    One per test module; see tests/server.py. Its mail goes to `mailbox`.
+    """
+    from .server import running_server
+
+    with running_server(tmp_path_factory.mktemp("live"), smtp_server[1]) as server:
+        yield server
 
 
 async def _empty_tables(app: Quart) -> None:

@@ -1,0 +1,247 @@
+"""The app as production runs it: hypercorn with two worker processes, in a subprocess.
+
+Server tests (`@pytest.mark.server`) and browser tests go through this path
+rather than Quart's test client, so they also prove what the test client
+cannot: the ASGI entry point, the production configuration, worker processes
+sharing one database, real sockets and real SMTP.
+
+- `fresh_database(directory)`: a new database migrated with `alembic upgrade
+  head` (run as a command, as an operator would), with the roles in place: a
+  SQLite file, or a new PostgreSQL database next to `TEST_DATABASE_URL`
+  (dropped afterwards), so the live server never touches the database of the
+  in-process tests.
+- `LiveServer`: starts hypercorn on that database, waits for `/healthz`, stops it.
+- `add_user`: a confirmed account written straight into the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from service.config import Config
+from service.db import async_url
+from service.models import Role, User
+from service.passwords import hasher_for
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+# Names of the databases the live servers get on a PostgreSQL test server.
+POSTGRES_PREFIX = "flasky_proof_"
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+def engine_for(database_url: str) -> AsyncEngine:
+    """An engine on a live server's database, for arranging and checking rows from a test."""
+    return create_async_engine(async_url(database_url))
+
+
+async def _postgres_admin(admin_url: str, statement: str) -> None:
+    engine = create_async_engine(async_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(statement)
+    finally:
+        await engine.dispose()
+
+
+async def _insert_roles(database_url: str) -> None:
+    engine = engine_for(database_url)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            await Role.insert_roles(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def _migrate(database_url: str) -> None:
+    """`alembic upgrade head` as an operator runs it, then the roles `flasky deploy` creates."""
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+    asyncio.run(_insert_roles(database_url))
+
+
+@contextlib.contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """A new, migrated database of its own: PostgreSQL when `TEST_DATABASE_URL` is set."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        url = f"sqlite:///{directory / 'live.sqlite'}"
+        _migrate(url)
+        yield url
+        return
+    name = f"{POSTGRES_PREFIX}{secrets.token_hex(6)}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_postgres_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        asyncio.run(_postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user of the live server, with the password to log in with."""
+
+    id: int
+    username: str
+    email: str
+    password: str
+
+
+async def add_user(
+    database_url: str, username: str, *, role: str = "User", password: str = "cat-password"
+) -> Account:
+    """A confirmed user, inserted directly (registration itself is tested elsewhere)."""
+    production_hasher = hasher_for(Config(name="production", secret_key="-", database_url=""))
+    password_hash = await asyncio.to_thread(production_hasher.hash, password)
+    engine = engine_for(database_url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            role_row = await session.scalar(select(Role).where(Role.name == role))
+            user = User(
+                email=f"{username}@flasky.dev",
+                username=username,
+                password_hash=password_hash,
+                confirmed=True,
+                role=role_row,
+            )
+            session.add(user)
+            await session.commit()
+            return Account(user.id, user.username, user.email, password)
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class LiveServer:
+    """`hypercorn service.asgi:app --workers 2` in production configuration, on loopback."""
+
+    database_url: str
+    mail_port: int
+    log_path: Path
+    workers: int = 2
+    port: int = field(default_factory=free_port)
+    # One key for the server's whole life, so sessions and tokens survive a restart.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "FLASKY_CONFIG": "production",
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(self.mail_port),
+            "FLASKY_BASE_URL": self.url,
+            # Plain http on loopback: a Secure cookie would never be sent back.
+            "FLASKY_COOKIE_SECURE": "false",
+        }
+
+    def start(self) -> float:
+        """Start hypercorn; returns the seconds until `/healthz` answered 200."""
+        assert self.process is None, "already running"
+        started = time.monotonic()
+        command = [
+            sys.executable, "-m", "hypercorn", "service.asgi:app",
+            "--workers", str(self.workers),
+            "--bind", f"127.0.0.1:{self.port}",
+            "--access-logfile", "-", "--error-logfile", "-",
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until_healthy(started)
+        return time.monotonic() - started
+
+    def wait_until_healthy(self, since: float) -> None:
+        """Poll `/healthz` until it answers 200; fail with the log if the server dies first."""
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() - since < START_TIMEOUT:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"hypercorn exited at start-up:\n{self.log()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{self.url}/healthz").status_code == 200:
+                        return
+                time.sleep(0.02)
+        raise RuntimeError(f"hypercorn not healthy after {START_TIMEOUT} s:\n{self.log()}")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes: the hypercorn master's children that run the app."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # multiprocessing may add a resource tracker beside the spawned workers.
+        return [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+
+    def wait_for_exit(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Wait until the master has exited on its own; returns its exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout)
+        self.process = None
+        return code
+
+    def stop(self) -> None:
+        """SIGTERM, as a supervisor stops it; SIGKILL the process group if it hangs."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextlib.contextmanager
+def running_server(directory: Path, mail_port: int) -> Iterator[LiveServer]:
+    """A live server on a fresh database, stopped (and its database dropped) afterwards."""
+    with fresh_database(directory) as database_url:
+        server = LiveServer(database_url, mail_port, directory / "hypercorn.log")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
