@@ -1,14 +1,359 @@
-"""Pages of the blog: index, profiles, posts, followers, moderation."""
+"""Pages of the blog: index, profiles, posts, comments, followers, moderation.
 
-from quart import Response, abort, render_template
+Each view reads its input, calls a query from `queries` (or changes a row), and
+renders. State changes are POSTs; the CSRF hook has checked their token before
+the view runs.
+"""
+
+from __future__ import annotations
+
+from quart import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+from quart_auth import login_required
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from wtforms import Field
 
 from ..avatars import identicon_svg
-from . import main
+from ..config import current_config
+from ..db import get_session
+from ..decorators import admin_required, can, permission_required
+from ..identity import current_db_user
+from ..markdown import render_comment, render_post
+from ..models import Comment, Follow, Permission, Post, User
+from ..pagination import page_arg
+from . import main, queries
+from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
+
+SHOW_FOLLOWED_MAX_AGE = 30 * 24 * 60 * 60
 
 
-@main.route("/")
-async def index() -> str:
-    return await render_template("main/index.html")
+def _viewer() -> User:
+    """The logged-in user of a view that requires a login."""
+    user = current_db_user()
+    assert user is not None, "view needs login_required"
+    return user
+
+
+def _viewer_id() -> int | None:
+    user = current_db_user()
+    return user.id if user else None
+
+
+def _text(field: Field) -> str | None:
+    """A free-text field's value, with an empty answer stored as no answer."""
+    return (field.data or "").strip() or None
+
+
+@main.route("/", methods=["GET", "POST"])
+async def index() -> ResponseReturnValue:
+    form = await PostForm.from_request()
+    if request.method == "POST":
+        if not can(Permission.WRITE):
+            abort(403)
+        if await form.validate_async():
+            session = get_session()
+            body = form.body.data
+            session.add(Post(body=body, body_html=render_post(body), author_id=_viewer().id))
+            await session.commit()
+            return redirect(url_for(".index"))
+    viewer = current_db_user()
+    show_followed = viewer is not None and bool(request.cookies.get("show_followed"))
+    config = current_config()
+    if viewer is not None and show_followed:
+        posts = await queries.followed_posts(
+            get_session(), viewer.id, page_arg(), config.posts_per_page
+        )
+    else:
+        posts = await queries.all_posts(get_session(), page_arg(), config.posts_per_page)
+    return await render_template(
+        "main/index.html",
+        form=form,
+        posts=posts.pagination.items,
+        comment_counts=posts.comment_counts,
+        pagination=posts.pagination,
+        show_followed=show_followed,
+    )
+
+
+def _show_followed(value: str) -> Response:
+    response = redirect(url_for(".index"))
+    response.set_cookie(
+        "show_followed",
+        value,
+        max_age=SHOW_FOLLOWED_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_config().cookie_secure,
+    )
+    return response
+
+
+@main.route("/all")
+@login_required
+async def show_all() -> Response:
+    return _show_followed("")
+
+
+@main.route("/followed")
+@login_required
+async def show_followed() -> Response:
+    return _show_followed("1")
+
+
+@main.route("/user/<username>")
+async def user(username: str) -> str:
+    session = get_session()
+    profile = await queries.profile(session, username, _viewer_id())
+    if profile is None:
+        abort(404)
+    posts = await queries.posts_by(
+        session, profile.user.id, page_arg(), current_config().posts_per_page
+    )
+    return await render_template(
+        "main/user.html",
+        profile=profile,
+        user=profile.user,
+        posts=posts.pagination.items,
+        comment_counts=posts.comment_counts,
+        pagination=posts.pagination,
+    )
+
+
+@main.route("/edit-profile", methods=["GET", "POST"])
+@login_required
+async def edit_profile() -> ResponseReturnValue:
+    user = _viewer()
+    form = await EditProfileForm.from_request(obj=user)
+    if await form.validate_on_submit():
+        user.name = _text(form.name)
+        user.location = _text(form.location)
+        user.about_me = _text(form.about_me)
+        await get_session().commit()
+        await flash("Your profile has been updated.")
+        return redirect(url_for(".user", username=user.username))
+    return await render_template("main/edit_profile.html", form=form, user=user)
+
+
+@main.route("/edit-profile/<int:id>", methods=["GET", "POST"])
+@admin_required
+async def edit_profile_admin(id: int) -> ResponseReturnValue:
+    session = get_session()
+    user = await session.get(User, id)
+    if user is None:
+        abort(404)
+    form = await EditProfileAdminForm.from_request(
+        user=user, roles=await queries.roles(session), obj=user
+    )
+    if await form.validate_on_submit():
+        user.set_email(form.email.data.strip())
+        user.username = form.username.data
+        user.confirmed = form.confirmed.data
+        user.role_id = form.role.data
+        user.name = _text(form.name)
+        user.location = _text(form.location)
+        user.about_me = _text(form.about_me)
+        await session.commit()
+        await flash("The profile has been updated.")
+        return redirect(url_for(".user", username=user.username))
+    if request.method == "GET":
+        form.role.data = user.role_id
+    return await render_template("main/edit_profile.html", form=form, user=user)
+
+
+@main.route("/post/<int:id>", methods=["GET", "POST"])
+async def post(id: int) -> ResponseReturnValue:
+    session = get_session()
+    post = await queries.post_with_author(session, id)
+    if post is None:
+        abort(404)
+    form = await CommentForm.from_request()
+    if request.method == "POST":
+        if not can(Permission.COMMENT):
+            abort(403)
+        if await form.validate_async():
+            body = form.body.data
+            session.add(
+                Comment(
+                    body=body,
+                    body_html=render_comment(body),
+                    post_id=post.id,
+                    author_id=_viewer().id,
+                )
+            )
+            await session.commit()
+            await flash("Your comment has been published.")
+            return redirect(url_for(".post", id=post.id, page=-1, _anchor="comments"))
+    comments = await queries.comments_of(
+        session, post.id, page_arg(), current_config().comments_per_page
+    )
+    return await render_template(
+        "main/post.html",
+        post=post,
+        posts=[post],
+        comment_counts={post.id: comments.total},
+        form=form,
+        comments=comments.items,
+        pagination=comments,
+        moderate=can(Permission.MODERATE),
+    )
+
+
+async def _editable_post(id: int) -> Post:
+    """The post `id`, if the current user may change it: its author or an administrator."""
+    post = await get_session().get(Post, id)
+    if post is None:
+        abort(404)
+    if post.author_id != _viewer_id() and not can(Permission.ADMIN):
+        abort(403)
+    return post
+
+
+@main.route("/edit/<int:id>", methods=["GET", "POST"])
+@login_required
+async def edit(id: int) -> ResponseReturnValue:
+    post = await _editable_post(id)
+    form = await PostForm.from_request(obj=post)
+    if await form.validate_on_submit():
+        post.body = form.body.data
+        post.body_html = render_post(post.body)
+        await get_session().commit()
+        await flash("The post has been updated.")
+        return redirect(url_for(".post", id=post.id))
+    return await render_template("main/edit_post.html", form=form, post=post)
+
+
+@main.route("/post/<int:id>/delete", methods=["POST"])
+@login_required
+async def delete_post(id: int) -> Response:
+    post = await _editable_post(id)
+    session = get_session()
+    await queries.delete_post(session, post.id)
+    await session.commit()
+    await flash("The post has been deleted.")
+    return redirect(url_for(".index"))
+
+
+@main.route("/preview", methods=["POST"])
+@permission_required(Permission.WRITE)
+async def preview() -> Response:
+    """The live preview of the post form: the very renderer that stores posts."""
+    form = await request.form
+    return jsonify({"html": render_post(form.get("body", ""))})
+
+
+@main.route("/follow/<username>", methods=["POST"])
+@permission_required(Permission.FOLLOW)
+async def follow(username: str) -> Response:
+    session = get_session()
+    viewer = _viewer()
+    user = await queries.user_by_username(session, username)
+    if user is None:
+        await flash("Invalid user.")
+        return redirect(url_for(".index"))
+    back = redirect(url_for(".user", username=user.username))
+    if user.id == viewer.id:
+        await flash("You cannot follow yourself.")
+        return back
+    if await queries.is_following(session, viewer.id, user.id):
+        await flash("You are already following this user.")
+        return back
+    session.add(Follow(follower_id=viewer.id, followed_id=user.id))
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A second click raced the first one to the insert.
+        await session.rollback()
+        await flash("You are already following this user.")
+        return back
+    await flash(f"You are now following {user.username}.")
+    return back
+
+
+@main.route("/unfollow/<username>", methods=["POST"])
+@permission_required(Permission.FOLLOW)
+async def unfollow(username: str) -> Response:
+    session = get_session()
+    user = await queries.user_by_username(session, username)
+    if user is None:
+        await flash("Invalid user.")
+        return redirect(url_for(".index"))
+    if await queries.unfollow(session, _viewer().id, user.id):
+        await session.commit()
+        await flash(f"You are not following {user.username} anymore.")
+    else:
+        await flash("You are not following this user.")
+    return redirect(url_for(".user", username=user.username))
+
+
+async def _follow_page(username: str, *, followers: bool) -> ResponseReturnValue:
+    session = get_session()
+    user = await queries.user_by_username(session, username)
+    if user is None:
+        await flash("Invalid user.")
+        return redirect(url_for(".index"))
+    pagination = await queries.follow_list(
+        session,
+        user.id,
+        followers=followers,
+        page=page_arg(),
+        per_page=current_config().followers_per_page,
+    )
+    return await render_template(
+        "main/followers.html",
+        user=user,
+        title="Followers of" if followers else "Followed by",
+        endpoint=".followers" if followers else ".followed_by",
+        follows=pagination.items,
+        pagination=pagination,
+    )
+
+
+@main.route("/followers/<username>")
+async def followers(username: str) -> ResponseReturnValue:
+    return await _follow_page(username, followers=True)
+
+
+@main.route("/followed_by/<username>")
+async def followed_by(username: str) -> ResponseReturnValue:
+    return await _follow_page(username, followers=False)
+
+
+@main.route("/moderate")
+@permission_required(Permission.MODERATE)
+async def moderate() -> str:
+    page = page_arg()
+    comments = await queries.all_comments(get_session(), page, current_config().comments_per_page)
+    return await render_template(
+        "main/moderate.html",
+        comments=comments.items,
+        pagination=comments,
+        page=comments.page,
+        moderate=True,
+    )
+
+
+async def _moderate(id: int, *, disabled: bool) -> Response:
+    session = get_session()
+    result = await session.execute(
+        update(Comment).where(Comment.id == id).values(disabled=disabled)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        abort(404)
+    await session.commit()
+    return redirect(url_for(".moderate", page=page_arg()))
+
+
+@main.route("/moderate/enable/<int:id>", methods=["POST"])
+@permission_required(Permission.MODERATE)
+async def moderate_enable(id: int) -> Response:
+    return await _moderate(id, disabled=False)
+
+
+@main.route("/moderate/disable/<int:id>", methods=["POST"])
+@permission_required(Permission.MODERATE)
+async def moderate_disable(id: int) -> Response:
+    return await _moderate(id, disabled=True)
 
 
 @main.route("/avatar/<int:user_id>.svg")
@@ -18,14 +363,3 @@ async def avatar(user_id: int) -> Response:
     response.cache_control.max_age = 7 * 24 * 3600
     response.cache_control.immutable = True
     return response
-
-
-# Placeholders so the navbar can link to them; replaced by the real pages.
-@main.route("/user/<username>")
-async def user(username: str) -> str:
-    abort(501)
-
-
-@main.route("/moderate")
-async def moderate() -> str:
-    abort(501)

@@ -1,0 +1,74 @@
+"""Rows for the blog tests: posts, comments, follows and roles, written straight to the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.markdown import render_comment, render_post
+from service.models import Comment, Follow, Permission, Post, Role, User, utcnow
+
+
+async def add_post(db: AsyncSession, author: User, body: str = "A post", *, age: int = 0) -> Post:
+    """A post by `author`, written `age` seconds ago."""
+    post = Post(
+        body=body,
+        body_html=render_post(body),
+        author_id=author.id,
+        timestamp=utcnow() - timedelta(seconds=age),
+    )
+    db.add(post)
+    await db.commit()
+    return post
+
+
+async def add_posts(db: AsyncSession, author: User, count: int) -> list[Post]:
+    """`count` posts by `author`, "post 0" the newest."""
+    posts = [
+        Post(
+            body=f"post {n}",
+            body_html=render_post(f"post {n}"),
+            author_id=author.id,
+            timestamp=utcnow() - timedelta(seconds=n + 1),
+        )
+        for n in range(count)
+    ]
+    db.add_all(posts)
+    await db.commit()
+    return posts
+
+
+async def add_comment(
+    db: AsyncSession,
+    post: Post,
+    author: User,
+    body: str = "A comment",
+    *,
+    age: int = 0,
+    disabled: bool = False,
+) -> Comment:
+    comment = Comment(
+        body=body,
+        body_html=render_comment(body),
+        post_id=post.id,
+        author_id=author.id,
+        disabled=disabled,
+        timestamp=utcnow() - timedelta(seconds=age),
+    )
+    db.add(comment)
+    await db.commit()
+    return comment
+
+
+async def add_follow(db: AsyncSession, follower: User, followed: User) -> None:
+    db.add(Follow(follower_id=follower.id, followed_id=followed.id))
+    await db.commit()
+
+
+async def add_role(db: AsyncSession, name: str, permissions: Permission | int = 0) -> Role:
+    """A role beyond the standard three, e.g. one that may read but not write."""
+    role = Role(name=name, permissions=int(permissions), default=False)
+    db.add(role)
+    await db.commit()
+    return role

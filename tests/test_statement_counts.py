@@ -1,0 +1,111 @@
+"""No N+1 queries: a page runs as many SQL statements with 20 items as with 1.
+
+Each page is arranged with one item and measured, then given 19 more and
+measured again. It is requested once before each measurement, so that the
+once-a-minute `last_seen` refresh of the login never lands in a count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.models import User
+
+from .blog import add_comment, add_follow, add_post
+
+AddItem = Callable[[User], Awaitable[None]]
+# Arranges a page for `viewer`: its path, and how to add one item by a given user.
+Arrange = Callable[[AsyncSession, User, User], Awaitable[tuple[str, AddItem]]]
+
+
+async def _index(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(author: User) -> None:
+        post = await add_post(db, author, f"by {author.username}")
+        await add_comment(db, post, viewer)
+
+    return "/", add
+
+
+async def _profile(db: AsyncSession, viewer: User, owner: User) -> tuple[str, AddItem]:
+    await add_follow(db, owner, viewer)
+    await add_follow(db, viewer, owner)
+
+    async def add(commenter: User) -> None:
+        post = await add_post(db, owner)
+        await add_comment(db, post, commenter)
+
+    return f"/user/{owner.username}", add
+
+
+async def _post(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    post = await add_post(db, viewer)
+
+    async def add(author: User) -> None:
+        await add_comment(db, post, author, f"by {author.username}")
+
+    return f"/post/{post.id}", add
+
+
+async def _followers(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(follower: User) -> None:
+        await add_follow(db, follower, viewer)
+
+    return f"/followers/{viewer.username}", add
+
+
+async def _moderate(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    post = await add_post(db, viewer)
+
+    async def add(author: User) -> None:
+        await add_comment(db, post, author, disabled=author.id % 2 == 0)
+
+    return "/moderate", add
+
+
+# Each page with its arrangement and the mark one listed item leaves in the HTML.
+PAGES: dict[str, tuple[Arrange, str]] = {
+    "index": (_index, '<li class="post"'),
+    "profile": (_profile, '<li class="post"'),
+    "post": (_post, '<li class="comment"'),
+    "followers": (_followers, "<tr>\n      <td>"),
+    "moderate": (_moderate, '<li class="comment"'),
+}
+
+
+async def _measure(
+    client: QuartClient, path: str, item_mark: str, items: int, count_statements: Any
+) -> int:
+    assert (await client.get(path)).status_code == 200
+    with count_statements() as statements:
+        response = await client.get(path)
+    assert response.status_code == 200
+    assert (await response.get_data(as_text=True)).count(item_mark) == items
+    return len(statements)
+
+
+@pytest.mark.parametrize("page", PAGES)
+async def test_statement_count_does_not_grow_with_items(
+    page: str,
+    client: QuartClient,
+    db: AsyncSession,
+    make_user: Any,
+    signed_in: Any,
+    count_statements: Any,
+) -> None:
+    arrange, item_mark = PAGES[page]
+    viewer = await make_user("viewer", role="Moderator")
+    users = [await make_user(f"user{n}") for n in range(20)]
+    path, add_item = await arrange(db, viewer, users[0])
+    async with signed_in(client, viewer):
+        await add_item(users[0])
+        one = await _measure(client, path, item_mark, 1, count_statements)
+        for user in users[1:]:
+            await add_item(user)
+        twenty = await _measure(client, path, item_mark, 20, count_statements)
+    print(f"{page}: {one} statements with 1 item, {twenty} with 20")
+    assert one == twenty, f"{page}: {one} statements with 1 item, {twenty} with 20"
