@@ -1,0 +1,361 @@
+"""Benchmark Flasky as production runs it: requests/s and latency percentiles, measured with wrk.
+
+    python bench/run.py                       # the full run written up in docs/performance.md
+    python bench/run.py --duration 3 --large-posts 0 --only index
+
+Steps:
+1. Seed a SQLite database with `flasky deploy` and `flasky fake --users 100
+   --posts 2000` (comments: the default, two per post; fixed seed).
+2. Serve it with `hypercorn service.asgi:app --workers 2`, FLASKY_CONFIG=production.
+3. For every endpoint: one second of warm-up, then `wrk -t1 -c<C> -d<D>s
+   --latency` for each concurrency C (1 and 32).
+4. The same for bench/hello.py, a bare Quart app: the framework's ceiling.
+5. A second database with 100,000 posts: the index's first page and a deep page.
+
+Prints a Markdown table; the raw numbers also go to bench/results/ as JSON.
+The seeded databases can be kept with `--data-dir`, so that a before/after
+comparison measures the same data without seeding it twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+SMALL = {"users": 100, "posts": 2000}
+DEEP_PAGE = 4000
+FAKE_PASSWORD = "password"  # noqa: S105 (what `flasky fake` gives every user)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL to load, with the headers every request carries."""
+
+    label: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    label: str
+    path: str
+    connections: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit(
+            "bench/run.py needs wrk, the HTTP load generator: "
+            "apt-get install wrk (Debian, Ubuntu) or brew install wrk (macOS)."
+        )
+    return wrk
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(database_url: str, posts: int) -> None:
+    """`flasky deploy` and `flasky fake` into `database_url`, with a fixed random seed."""
+    environment = {**os.environ, **flasky_environment(database_url)}
+    for command in (
+        ["deploy"],
+        ["fake", "--users", str(SMALL["users"]), "--posts", str(posts), "--seed", "1"],
+    ):
+        subprocess.run([str(BIN / "flasky"), *command], cwd=ROOT, env=environment, check=True)
+
+
+def seeded_database(data_dir: Path, posts: int) -> str:
+    """A SQLite database with `posts` fake posts in `data_dir`, seeded unless already there."""
+    path = data_dir / f"flasky-{posts}-posts.sqlite"
+    url = f"sqlite:///{path}"
+    if not path.exists():
+        print(f"== seeding {path.name}", flush=True)
+        seed(url, posts)
+    return url
+
+
+@contextlib.contextmanager
+def hypercorn(app: str, environment: dict[str, str], workers: int, log: Path) -> Iterator[str]:
+    """Serve `app` with hypercorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "hypercorn", app,
+        "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process, log)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"hypercorn exited at start-up:\n{log.read_text(errors='replace')}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.05)
+    sys.exit(f"hypercorn did not become healthy:\n{log.read_text(errors='replace')}")
+
+
+def flasky_environment(database_url: str) -> dict[str, str]:
+    return {
+        "FLASKY_CONFIG": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        # Plain http on loopback; the numbers do not depend on the flag.
+        "FLASKY_COOKIE_SECURE": "false",
+    }
+
+
+async def _sample_rows(database_url: str) -> tuple[int, str, str]:
+    """A post and an author with a median number of comments and posts, and a user's e-mail."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import aliased
+
+    from service.db import make_engine
+    from service.models import Comment, Post, User
+
+    def median_of(rows: list[tuple[object, int]]) -> object:
+        return sorted(rows, key=lambda row: row[1])[len(rows) // 2][0]
+
+    engine = make_engine(database_url)
+    commented = aliased(Comment)
+    try:
+        async with engine.connect() as connection:
+            per_post = await connection.execute(
+                select(Post.id, func.count(commented.id))
+                .outerjoin(commented, commented.post_id == Post.id)
+                .group_by(Post.id)
+            )
+            per_user = await connection.execute(
+                select(User.username, func.count(Post.id))
+                .outerjoin(Post, Post.author_id == User.id)
+                .group_by(User.id)
+            )
+            post_id = median_of([tuple(row) for row in per_post])
+            username = median_of([tuple(row) for row in per_user])
+            email = await connection.scalar(select(User.email).order_by(User.id).limit(1))
+    finally:
+        await engine.dispose()
+    assert isinstance(post_id, int) and isinstance(username, str) and email is not None
+    return post_id, username, email
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def api_token(base_url: str, email: str) -> str:
+    response = httpx.post(f"{base_url}/api/v1/tokens/", auth=(email, FAKE_PASSWORD), timeout=10)
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
+    """Requests/s, p50 and p99 in ms, requests and errors (non-2xx/3xx and socket errors)."""
+    latency = {q: float(v) * _UNITS_MS[unit] for q, v, unit in _LATENCY.findall(output)}
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    requests = re.search(r"^\s+(\d+) requests in", output, re.MULTILINE)
+    if rate is None or requests is None or set(latency) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    errors = sum(
+        int(n)
+        for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output)
+        + re.findall(r"(?:connect|read|write|timeout) (\d+)", output)
+    )
+    return float(rate.group(1)), latency["50"], latency["99"], int(requests.group(1)), errors
+
+
+def wrk(base_url: str, target: Target, connections: int, duration: int) -> Measurement:
+    command = [require_wrk(), "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in target.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        [*command, base_url + target.path], capture_output=True, text=True, check=True
+    ).stdout
+    rate, p50, p99, requests, errors = parse_wrk(output)
+    return Measurement(target.label, target.path, connections, rate, p50, p99, requests, errors)
+
+
+def measure(
+    base_url: str, targets: list[Target], connections: list[int], duration: int
+) -> list[Measurement]:
+    results = []
+    for target in targets:
+        wrk(base_url, target, 8, 1)  # warm-up: templates compiled, caches filled, in both workers
+        for count in connections:
+            result = wrk(base_url, target, count, duration)
+            print(
+                f"{result.label:<34} c={count:<3} {result.requests_per_second:8.1f} req/s  "
+                f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                f"errors {result.errors}",
+                flush=True,
+            )
+            results.append(result)
+    return results
+
+
+def flasky_targets(base_url: str, database_url: str, only: str) -> list[Target]:
+    """The pages and API calls measured, restricted to labels containing `only`."""
+    post_id, username, email = asyncio.run(_sample_rows(database_url))
+    print(f"   post {post_id}, user {username}: a median number of comments and posts")
+    pages = [
+        Target("`/`", "/"),
+        Target("`/post/<id>`", f"/post/{post_id}"),
+        Target("`/user/<name>`", f"/user/{username}"),
+        Target("`/auth/login`", "/auth/login"),
+    ]
+    api = [
+        ("`/api/v1/posts/?page=2` (token)", "/api/v1/posts/?page=2"),
+        ("`/api/v1/posts/<id>` (token)", f"/api/v1/posts/{post_id}"),
+    ]
+    targets = [t for t in pages if only.lower() in t.label.lower()]
+    api = [(label, path) for label, path in api if only.lower() in label.lower()]
+    if api:
+        token = {"Authorization": basic_auth(api_token(base_url, email), "")}
+        targets += [Target(label, path, token) for label, path in api]
+    return targets
+
+
+def markdown_table(results: list[Measurement], connections: list[int]) -> str:
+    header = "| endpoint | " + " | ".join(
+        f"c={c} req/s | c={c} p50 ms | c={c} p99 ms" for c in connections
+    )
+    lines = [header + " |", "|---" * (1 + 3 * len(connections)) + "|"]
+    labels = list(dict.fromkeys(result.label for result in results))
+    for label in labels:
+        cells = []
+        for count in connections:
+            result = next(r for r in results if r.label == label and r.connections == count)
+            flag = f" ({result.errors} errors)" if result.errors else ""
+            cells.append(
+                f"{result.requests_per_second:,.0f}{flag} | {result.p50_ms:.1f} | "
+                f"{result.p99_ms:.1f}"
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument("--connections", default="1,32", help="concurrency levels, e.g. 1,32")
+    parser.add_argument("--workers", type=int, default=2, help="hypercorn worker processes")
+    parser.add_argument("--large-posts", type=int, default=100_000, help="0 skips the large run")
+    parser.add_argument("--only", default="", help="measure only endpoints whose label has this")
+    parser.add_argument("--data-dir", type=Path, help="keep the seeded databases here for reuse")
+    parser.add_argument("--name", default="run", help="name of the JSON file in bench/results/")
+    args = parser.parse_args()
+    require_wrk()
+    connections = [int(c) for c in args.connections.split(",")]
+    started = datetime.now(UTC)
+
+    with tempfile.TemporaryDirectory(prefix="flasky-bench-") as scratch:
+        data_dir = args.data_dir or Path(scratch)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = Path(scratch) / "hypercorn.log"
+        results: list[Measurement] = []
+
+        def wanted(targets: list[Target]) -> list[Target]:
+            return [t for t in targets if args.only.lower() in t.label.lower()]
+
+        database_url = seeded_database(data_dir, SMALL["posts"])
+        print(f"== Flasky, {SMALL['posts']:,} posts, {args.workers} workers", flush=True)
+        environment = flasky_environment(database_url)
+        with hypercorn("service.asgi:app", environment, args.workers, log) as base_url:
+            targets = flasky_targets(base_url, database_url, args.only)
+            results += measure(base_url, targets, connections, args.duration)
+
+        print("== bare Quart (framework ceiling)", flush=True)
+        with hypercorn("bench.hello:app", {}, args.workers, log) as base_url:
+            results += measure(
+                base_url, wanted([Target("bare Quart `hello`", "/")]), connections, args.duration
+            )
+
+        if args.large_posts:
+            database_url = seeded_database(data_dir, args.large_posts)
+            print(f"== Flasky, {args.large_posts:,} posts", flush=True)
+            environment = flasky_environment(database_url)
+            with hypercorn("service.asgi:app", environment, args.workers, log) as base_url:
+                large = [
+                    Target(f"`/`, {args.large_posts:,} posts", "/"),
+                    Target(
+                        f"`/?page={DEEP_PAGE}`, {args.large_posts:,} posts", f"/?page={DEEP_PAGE}"
+                    ),
+                ]
+                results += measure(base_url, wanted(large), connections, args.duration)
+
+    table = markdown_table(results, connections)
+    print("\n" + table)
+    RESULTS.mkdir(exist_ok=True)
+    output = RESULTS / f"{started:%Y%m%d-%H%M%S}-{args.name}.json"
+    output.write_text(
+        json.dumps(
+            {
+                "started": started.isoformat(),
+                "command": " ".join(sys.argv),
+                "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+                "python": platform.python_version(),
+                "results": [asdict(result) for result in results],
+                "table": table,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nRaw numbers: {output.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
