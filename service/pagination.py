@@ -81,6 +81,8 @@ async def paginate(
     pages = max(1, -(-total // per_page))
     if page == -1:
         page = pages
+    # Past the end is empty either way; clamping keeps a huge ?page= from overflowing OFFSET.
+    page = min(page, pages + 1)
     statement = statement.limit(per_page).offset((page - 1) * per_page)
     result = await session.execute(statement)
     items: Sequence[Any] = result.scalars().unique().all() if scalars else result.all()

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import email
 import email.policy
@@ -260,6 +261,17 @@ def signed_in() -> Callable[[QuartClient, User], contextlib.AbstractAsyncContext
         return authenticated_client(client, user.session_id)
 
     return sign_in
+
+
+def basic_auth(username: str, password: str = "") -> dict[str, str]:
+    credentials = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {credentials}"}
+
+
+@pytest.fixture
+def api_auth() -> Callable[..., dict[str, str]]:
+    """`api_auth("john@flasky.dev", "cat-password")` or `api_auth(token)`: API request headers."""
+    return basic_auth
 
 
 @pytest.fixture

@@ -1,0 +1,120 @@
+"""Who is calling the API: HTTP Basic with e-mail and password, or a token and no password.
+
+Every endpoint but the OpenAPI document needs credentials in the
+Authorization header. The login cookie is never looked at here, which is what
+makes the API safe without CSRF tokens: a browser never adds this header to a
+cross-site request on its own.
+
+A password costs an Argon2id verification (in a worker thread); a token costs
+one indexed SELECT, which is why clients should trade their password for a
+token once (`POST /api/v1/tokens/`) and use that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import NoReturn, ParamSpec, TypeVar
+
+from quart import abort, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from ..db import get_session
+from ..models import ApiToken, Permission, User, utcnow
+from ..passwords import verify_password
+from . import api
+
+# The only endpoint anyone may read: clients need it before they have credentials.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user, and the token they used (None for e-mail and password)."""
+
+    user: User
+    token: ApiToken | None
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a token: a leaked table yields no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def current_caller() -> Caller:
+    caller: Caller = g.api_caller
+    return caller
+
+
+def invalid_credentials() -> NoReturn:
+    """401, with the challenge that tells HTTP clients to retry with Basic auth."""
+    raise Unauthorized(
+        "Invalid credentials", www_authenticate=WWWAuthenticate("basic", {"realm": "Flasky API"})
+    )
+
+
+async def _by_password(email: str, password: str) -> Caller | None:
+    user = await get_session().scalar(
+        select(User).options(joinedload(User.role)).where(User.email == email.lower())
+    )
+    if user is None or not await verify_password(user.password_hash, password):
+        return None
+    return Caller(user, None)
+
+
+async def _by_token(token: str) -> Caller | None:
+    row = await get_session().scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.role))
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.expires_at > utcnow())
+    )
+    return Caller(row.user, row) if row is not None else None
+
+
+@api.before_request
+async def authenticate() -> None:
+    """Settle the caller before any view runs: 401 without valid credentials, 403 unconfirmed."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic" or not credentials.username:
+        invalid_credentials()
+    if credentials.password:
+        caller = await _by_password(credentials.username, credentials.password)
+    else:
+        caller = await _by_token(credentials.username)
+    if caller is None:
+        invalid_credentials()
+    if not caller.user.confirmed:
+        abort(403, "Unconfirmed account")
+    g.api_caller = caller
+
+
+def forbid_unless(allowed: bool) -> None:
+    """The one permission refusal of the API: 403 Insufficient permissions."""
+    if not allowed:
+        abort(403, "Insufficient permissions")
+
+
+def permission_required(
+    permission: Permission,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Refuse the view to callers whose role lacks `permission`."""
+
+    def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(view)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            forbid_unless(current_caller().user.can(permission))
+            return await view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

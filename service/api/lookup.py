@@ -1,0 +1,26 @@
+"""Finding the row a URL names, or answering 404."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from quart import abort
+from sqlalchemy import ColumnElement, select
+
+from ..db import get_session
+from ..models import Base
+
+M = TypeVar("M", bound=Base)
+
+# Ids in URLs are bounded by the routes (`<ID:id>`) to what an INTEGER column
+# holds, so /posts/99999999999999999999 is a 404, not a database overflow.
+MAX_ID = 2**31 - 1
+ID = f"int(min=1, max={MAX_ID})"
+
+
+async def get_or_404(model: type[M], id: int, *criteria: ColumnElement[bool]) -> M:
+    """The row of `model` with this id (and matching `criteria`, e.g. visibility)."""
+    row = await get_session().scalar(select(model).filter_by(id=id).where(*criteria))
+    if row is None:
+        abort(404, f"No {model.__name__.lower()} with id {id}")
+    return row

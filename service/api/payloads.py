@@ -1,0 +1,55 @@
+"""Reading JSON request bodies, with a 400 that says what is wrong instead of a 500.
+
+Everything a client can send is checked here before it reaches the database:
+a JSON object, with a `body` that is a non-blank string the database can
+store (PostgreSQL refuses NUL characters, and lone surrogates cannot be
+encoded at all).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quart import abort, request
+
+
+async def json_object() -> dict[str, Any]:
+    """The request's JSON object."""
+    if not request.is_json:
+        abort(400, "Send a JSON object with Content-Type: application/json")
+    # Bodies over the configured limit raise 413 here, before being parsed.
+    raw = await request.get_data(as_text=False)
+    if not raw.strip():
+        abort(400, "The request body is empty")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        abort(400, "The request body is not valid JSON")
+    if not isinstance(data, dict):
+        abort(400, "The request body must be a JSON object")
+    return data
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def body_field(resource: str) -> str:
+    """The Markdown `body` of a post or comment (`resource` names it in messages, as Flasky's)."""
+    body = (await json_object()).get("body")
+    if body is None or body == "":
+        abort(400, f"{resource} does not have a body")
+    if not isinstance(body, str):
+        abort(400, f"{resource} body must be a string")
+    if not body.strip():
+        abort(400, f"{resource} body must not be blank")
+    if not _storable(body):
+        abort(400, f"{resource} body must be text without NUL characters or lone surrogates")
+    return body

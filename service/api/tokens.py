@@ -1,0 +1,60 @@
+"""API tokens: trade a password for a token once, then use the cheap token.
+
+A token is `secrets.token_urlsafe(32)`, shown to the client once; the database
+keeps only its SHA-256 and expiry. A token cannot mint another token, so a
+stolen one dies within the hour and cannot extend itself; revoking it (or
+changing the password, which deletes all of them) ends it at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from quart import abort
+from sqlalchemy import delete
+
+from ..db import get_session
+from ..models import ApiToken, utcnow
+from . import api
+from .authentication import current_caller, hash_token, invalid_credentials
+from .representations import JSON
+
+TOKEN_LIFETIME = 3600  # seconds
+
+
+@api.route("/tokens/", methods=["POST"])
+async def get_token() -> tuple[JSON, int, dict[str, str]]:
+    caller = current_caller()
+    if caller.token is not None:
+        invalid_credentials()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session = get_session()
+    # Expired rows are useless; pruning them here keeps the table small without a cron job.
+    await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            user_id=caller.user.id,
+            expires_at=now + timedelta(seconds=TOKEN_LIFETIME),
+        )
+    )
+    await session.commit()
+    return {"token": token, "expiration": TOKEN_LIFETIME}, 200, {"Cache-Control": "no-store"}
+
+
+@api.route("/tokens/", methods=["DELETE"])
+async def revoke_token() -> tuple[str, int]:
+    """Revoke the token this request authenticated with."""
+    token = current_caller().token
+    if token is None:
+        abort(
+            400,
+            "Only a token can be revoked: authenticate with the token as the user name "
+            "and an empty password",
+        )
+    session = get_session()
+    await session.delete(token)
+    await session.commit()
+    return "", 204

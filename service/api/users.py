@@ -1,0 +1,36 @@
+"""Users: a profile by id, their posts, and the posts of the people they follow."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from ..db import get_session
+from ..models import Follow, Post, User
+from . import api
+from .lookup import ID, get_or_404
+from .posts import posts_page
+from .representations import JSON, user_json
+
+
+@api.route(f"/users/<{ID}:id>")
+async def get_user(id: int) -> JSON:
+    user = await get_or_404(User, id)
+    post_count = await get_session().scalar(
+        select(func.count()).select_from(Post).where(Post.author_id == id)
+    )
+    return user_json(user, post_count or 0)
+
+
+@api.route(f"/users/<{ID}:id>/posts/")
+async def get_user_posts(id: int) -> JSON:
+    await get_or_404(User, id)
+    return await posts_page(select(Post).where(Post.author_id == id), "api.get_user_posts", id=id)
+
+
+@api.route(f"/users/<{ID}:id>/timeline/")
+async def get_user_followed_posts(id: int) -> JSON:
+    """The user's timeline: posts of the people they follow, and their own."""
+    await get_or_404(User, id)
+    followed = select(Follow.followed_id).where(Follow.follower_id == id)
+    statement = select(Post).where(or_(Post.author_id.in_(followed), Post.author_id == id))
+    return await posts_page(statement, "api.get_user_followed_posts", id=id)

@@ -1,0 +1,193 @@
+"""Who may call the API: Basic auth with e-mail and password or with a token; nothing else.
+
+Mirrors the original Flasky API tests (404, no auth, bad auth, bad token,
+token auth, anonymous, unconfirmed account) plus what this version adds.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from datetime import timedelta
+
+import pytest
+from quart.testing import QuartClient
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api import authentication
+from service.models import ApiToken, User, utcnow
+from tests.conftest import MakeUser
+
+INVALID = {"error": "unauthorized", "message": "Invalid credentials"}
+Auth = Callable[..., dict[str, str]]
+CountStatements = Callable[[], AbstractContextManager[list[str]]]
+
+
+async def new_token(client: QuartClient, api_auth: Auth, email: str = "john@flasky.dev") -> str:
+    response = await client.post("/api/v1/tokens/", headers=api_auth(email, "cat-password"))
+    assert response.status_code == 200
+    token: str = (await response.get_json())["token"]
+    return token
+
+
+async def test_unknown_url_is_json_404(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    response = await client.get(
+        "/api/v1/wrong/url", headers=api_auth("john@flasky.dev", "cat-password")
+    )
+    assert response.status_code == 404
+    assert (await response.get_json())["error"] == "not found"
+
+
+async def test_no_credentials_is_401_with_basic_challenge(client: QuartClient) -> None:
+    response = await client.get("/api/v1/posts/")
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+    assert response.headers["WWW-Authenticate"].lower().startswith("basic")
+
+
+async def test_wrong_password_is_401(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    response = await client.get("/api/v1/posts/", headers=api_auth("john@flasky.dev", "dog"))
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+async def test_unknown_email_is_401(client: QuartClient, api_auth: Auth) -> None:
+    response = await client.get("/api/v1/posts/", headers=api_auth("nobody@flasky.dev", "cat"))
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+async def test_bad_token_is_401(client: QuartClient, make_user: MakeUser, api_auth: Auth) -> None:
+    await make_user("john")
+    response = await client.get("/api/v1/posts/", headers=api_auth("bad-token"))
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+async def test_anonymous_empty_user_name_is_401(client: QuartClient, api_auth: Auth) -> None:
+    response = await client.get("/api/v1/posts/", headers=api_auth(""))
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer abc",
+        "Basic not-base64!",
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+        "Basic",
+    ],
+)
+async def test_malformed_authorization_header_is_401(client: QuartClient, header: str) -> None:
+    response = await client.get("/api/v1/posts/", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+async def test_email_and_password_authenticate(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    response = await client.get(
+        "/api/v1/posts/", headers=api_auth("John@Flasky.dev", "cat-password")
+    )
+    assert response.status_code == 200
+
+
+async def test_token_authenticates(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    token = await new_token(client, api_auth)
+    response = await client.get("/api/v1/posts/", headers=api_auth(token))
+    assert response.status_code == 200
+
+
+async def test_token_auth_runs_one_query_and_no_password_check(
+    client: QuartClient,
+    make_user: MakeUser,
+    api_auth: Auth,
+    count_statements: CountStatements,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await make_user("john")
+    token = await new_token(client, api_auth)
+
+    async def no_argon2(*_args: object) -> bool:
+        raise AssertionError("token auth must not verify a password")
+
+    monkeypatch.setattr(authentication, "verify_password", no_argon2)
+    with count_statements() as statements:
+        response = await client.get("/api/v1/users/999", headers=api_auth(token))
+    assert response.status_code == 404
+    # One SELECT for the token (with its user and role), one for the missing user.
+    assert len(statements) == 2
+
+
+async def test_expired_token_is_401(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+) -> None:
+    await make_user("john")
+    token = await new_token(client, api_auth)
+    row = await db.scalar(select(ApiToken))
+    assert row is not None
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    await db.commit()
+    response = await client.get("/api/v1/posts/", headers=api_auth(token))
+    assert response.status_code == 401
+    assert await response.get_json() == INVALID
+
+
+async def test_deleted_token_rows_stop_working(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+) -> None:
+    # What a password change does: it deletes all of the user's tokens.
+    user = await make_user("john")
+    token = await new_token(client, api_auth)
+    await db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    await db.commit()
+    response = await client.get("/api/v1/posts/", headers=api_auth(token))
+    assert response.status_code == 401
+
+
+async def test_unconfirmed_account_is_403(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john", confirmed=False)
+    response = await client.get(
+        "/api/v1/posts/", headers=api_auth("john@flasky.dev", "cat-password")
+    )
+    assert response.status_code == 403
+    assert await response.get_json() == {"error": "forbidden", "message": "Unconfirmed account"}
+
+
+async def test_login_cookie_is_not_accepted(
+    client: QuartClient,
+    make_user: MakeUser,
+    signed_in: Callable[[QuartClient, User], AbstractAsyncContextManager[None]],
+) -> None:
+    user = await make_user("john")
+    async with signed_in(client, user):
+        response = await client.get("/api/v1/posts/")
+    assert response.status_code == 401
+
+
+async def test_writes_need_no_csrf_token(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    response = await client.post(
+        "/api/v1/posts/",
+        json={"body": "no CSRF token needed"},
+        headers=api_auth("john@flasky.dev", "cat-password"),
+    )
+    assert response.status_code == 201
