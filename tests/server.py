@@ -11,22 +11,27 @@ sharing one database, real sockets and real SMTP.
   (dropped afterwards), so the live server never touches the database of the
   in-process tests.
 - `LiveServer`: starts hypercorn on that database, waits for `/healthz`, stops it.
-- `add_user`: a confirmed account written straight into the database.
+- `add_user`, `add_post`, `add_comment`: rows written straight into its database.
+- `wait_for_mail`: the message the server sent to an address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select
@@ -35,16 +40,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from service.config import Config
 from service.db import async_url
-from service.models import Role, User
+from service.markdown import render_comment, render_post
+from service.models import Base, Comment, Post, Role, User
 from service.passwords import hasher_for
 
-from .conftest import free_port
+from .conftest import Mailbox, free_port
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 # Names of the databases the live servers get on a PostgreSQL test server.
 POSTGRES_PREFIX = "flasky_proof_"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to completion from synchronous code, even under a running event loop.
+
+    Fixtures and browser tests are synchronous, but Playwright's sync API keeps
+    an event loop running in the main thread, where `asyncio.run` is refused.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def engine_for(database_url: str) -> AsyncEngine:
@@ -80,7 +97,7 @@ def _migrate(database_url: str) -> None:
         check=True,
         capture_output=True,
     )
-    asyncio.run(_insert_roles(database_url))
+    run_sync(_insert_roles(database_url))
 
 
 @contextlib.contextmanager
@@ -94,12 +111,12 @@ def fresh_database(directory: Path) -> Iterator[str]:
         return
     name = f"{POSTGRES_PREFIX}{secrets.token_hex(6)}"
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_postgres_admin(server_url, f'CREATE DATABASE "{name}"'))
+    run_sync(_postgres_admin(server_url, f'CREATE DATABASE "{name}"'))
     try:
         _migrate(url)
         yield url
     finally:
-        asyncio.run(_postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sync(_postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass(frozen=True)
@@ -112,28 +129,63 @@ class Account:
     password: str
 
 
+async def insert(database_url: str, *rows: Base) -> None:
+    """Write rows straight into a live server's database; they have their ids afterwards."""
+    engine = engine_for(database_url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            session.add_all(rows)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@functools.lru_cache
+def production_hash(password: str) -> str:
+    """An Argon2id hash with production's cost; computed once per password, it takes ~0.3 s."""
+    return hasher_for(Config(name="production", secret_key="-", database_url="")).hash(password)
+
+
 async def add_user(
     database_url: str, username: str, *, role: str = "User", password: str = "cat-password"
 ) -> Account:
     """A confirmed user, inserted directly (registration itself is tested elsewhere)."""
-    production_hasher = hasher_for(Config(name="production", secret_key="-", database_url=""))
-    password_hash = await asyncio.to_thread(production_hasher.hash, password)
-    engine = engine_for(database_url)
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            role_row = await session.scalar(select(Role).where(Role.name == role))
-            user = User(
-                email=f"{username}@flasky.dev",
-                username=username,
-                password_hash=password_hash,
-                confirmed=True,
-                role=role_row,
-            )
-            session.add(user)
-            await session.commit()
-            return Account(user.id, user.username, user.email, password)
-    finally:
-        await engine.dispose()
+    user = User(
+        email=f"{username}@flasky.dev",
+        username=username,
+        password_hash=await asyncio.to_thread(production_hash, password),
+        confirmed=True,
+        role_id=select(Role.id).where(Role.name == role).scalar_subquery(),
+    )
+    await insert(database_url, user)
+    return Account(user.id, user.username, user.email, password)
+
+
+async def add_post(database_url: str, author: Account, body: str) -> int:
+    post = Post(body=body, body_html=render_post(body), author_id=author.id)
+    await insert(database_url, post)
+    return post.id
+
+
+async def add_comment(database_url: str, author: Account, post_id: int, body: str) -> int:
+    comment = Comment(
+        body=body, body_html=render_comment(body), author_id=author.id, post_id=post_id
+    )
+    await insert(database_url, comment)
+    return comment.id
+
+
+def wait_for_mail(mailbox: Mailbox, address: str, timeout: float = 10.0) -> EmailMessage:
+    """The newest message to `address`, waiting for it: the server may send in the background.
+
+    Synchronous, for the browser tests; the SMTP server receives in its own thread.
+    """
+    deadline = time.monotonic() + timeout
+    while not mailbox.to(address):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail to {address} within {timeout} s")
+        time.sleep(0.05)
+    return mailbox.to(address)[-1]
 
 
 @dataclass
