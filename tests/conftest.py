@@ -7,7 +7,7 @@
 - `client`: Quart's test client for `app`.
 - `db`: an AsyncSession on the test database, to arrange and check rows.
 - `mailbox`: a real SMTP server (aiosmtpd) on loopback that the app sends to.
-- `make_user`, `login`, `csrf_token`, `count_statements`: small helpers.
+- `make_user`, `login`, `csrf_token`, `submit`, `reconfigure`, `count_statements`: small helpers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import email
 import email.policy
 import os
@@ -248,6 +249,30 @@ async def login_as(
 def login() -> Callable[..., Awaitable[Any]]:
     """`await login(client, "john@flasky.dev")` logs the client in through the login form."""
     return login_as
+
+
+async def submit_form(client: QuartClient, path: str, data: dict[str, str], **kwargs: Any) -> Any:
+    """Post `data` to `path` with this browser's CSRF token (read from the login page)."""
+    token = await csrf_token(client, "/auth/login")
+    return await client.post(path, form={**data, "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def submit() -> Callable[..., Awaitable[Any]]:
+    """`await submit(client, "/auth/register", {...})` fills in and posts a form."""
+    return submit_form
+
+
+@pytest.fixture
+def reconfigure(app: Quart) -> Callable[..., None]:
+    """`reconfigure(base_url="https://flasky.example")`: change settings for this test's app."""
+
+    def change(**changes: Any) -> None:
+        app.extensions["flasky_config"] = dataclasses.replace(
+            app.extensions["flasky_config"], **changes
+        )
+
+    return change
 
 
 @pytest.fixture

@@ -1,31 +1,297 @@
 """Account pages: register, confirm, log in and out, passwords, e-mail changes."""
 
-from quart import abort, render_template
+from __future__ import annotations
 
+import math
+
+from quart import flash, redirect, render_template, request, session, url_for
+from quart.typing import ResponseReturnValue
+from quart_auth import Unauthorized, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import throttle
+from ..config import current_config
+from ..db import get_session
+from ..email import absolute_url, send_email, wait_like_a_send
+from ..identity import SessionUser, current_db_user
+from ..models import User
+from ..passwords import verify_password
+from ..tokens import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
 from . import auth
+from .accounts import authenticate, create_account, email_taken, set_password
+from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
+from .redirects import safe_next
+
+# Whether this browser's login was "remember me", so that re-issuing its cookie
+# after a password change keeps the lifetime the user chose.
+REMEMBER_KEY = "remember_me"
+MAIL_FAILED = "The email could not be sent. Please try again in a few minutes."
+
+# Outside /auth, an unconfirmed user may still fetch files (not pages).
+_OPEN_TO_UNCONFIRMED = {"static", "main.avatar"}
 
 
-@auth.route("/login")
-async def login() -> str:
-    return await render_template("auth/login.html")
+def _signed_in_user() -> User:
+    """The logged-in user of a view behind `login_required`."""
+    user = current_db_user()
+    if user is None:
+        raise Unauthorized()
+    return user
 
 
-# Placeholders so the navbar can link to them; replaced by the real pages.
+def _home() -> ResponseReturnValue:
+    return redirect(url_for("main.index"))
+
+
+def _start_session(user: User, remember: bool) -> None:
+    """Log `user` in on a fresh session: nothing from before the login is kept (no fixation)."""
+    session.clear()
+    session[REMEMBER_KEY] = remember
+    login_user(SessionUser.of(user), remember=remember)
+
+
+def _end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+async def _send_confirmation(user: User) -> bool:
+    url = absolute_url("auth.confirm", token=make_token(CONFIRM, user))
+    return await send_email(user.email, "Confirm Your Account", "confirm", user=user, url=url)
+
+
+@auth.before_app_request
+async def _send_unconfirmed_users_to_confirm() -> ResponseReturnValue | None:
+    user = current_db_user()
+    if (
+        user is not None
+        and not user.confirmed
+        and request.endpoint is not None
+        and request.blueprint not in {"auth", "api"}
+        and request.endpoint not in _OPEN_TO_UNCONFIRMED
+    ):
+        return redirect(url_for("auth.unconfirmed"))
+    return None
+
+
+@auth.route("/login", methods=["GET", "POST"])
+async def login() -> ResponseReturnValue:
+    form = await LoginForm.from_request()
+    if await form.validate_on_submit():
+        config, db, address = current_config(), get_session(), request.remote_addr
+        if await throttle.is_locked_out(db, config, form.email.data, address):
+            # Refused without looking at the password: guessing on has no use.
+            minutes = math.ceil(config.login_window / 60)
+            lockout = (
+                "Too many failed login attempts for this account. "
+                f"Please wait {minutes} minutes and try again."
+            )
+            page = await render_template("auth/login.html", form=form, lockout=lockout)
+            return page, 429, {"Retry-After": str(config.login_window)}
+        user = await authenticate(db, form.email.data, form.password.data)
+        if user is None:
+            await throttle.record_failure(db, config, form.email.data, address)
+            await flash("Invalid email or password.", "danger")
+        else:
+            await throttle.clear_failures(db, form.email.data, address)
+            await db.commit()
+            _start_session(user, remember=form.remember_me.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return await render_template("auth/login.html", form=form)
+
+
 @auth.route("/logout", methods=["POST"])
-async def logout() -> str:
-    abort(501)
+async def logout() -> ResponseReturnValue:
+    _end_session()
+    await flash("You have been logged out.", "info")
+    return _home()
 
 
 @auth.route("/logout-everywhere", methods=["POST"])
-async def logout_everywhere() -> str:
-    abort(501)
+@login_required
+async def logout_everywhere() -> ResponseReturnValue:
+    _signed_in_user().end_all_sessions()
+    await get_session().commit()
+    _end_session()
+    await flash("You have been logged out of every browser and device.", "info")
+    return _home()
 
 
-@auth.route("/change-password")
-async def change_password() -> str:
-    abort(501)
+@auth.route("/register", methods=["GET", "POST"])
+async def register() -> ResponseReturnValue:
+    if current_db_user() is not None:
+        return _home()
+    form = await RegistrationForm.from_request()
+    if await form.validate_on_submit():
+        db = get_session()
+        user = await create_account(db, form.email.data, form.username.data, form.password.data)
+        try:
+            await db.commit()
+        except IntegrityError:
+            # Someone took the address or name since the form was checked: say which.
+            await db.rollback()
+            await form.validate_async()
+            return await render_template("auth/register.html", form=form)
+        if await _send_confirmation(user):
+            await flash("A confirmation email has been sent to you by email.", "info")
+        else:
+            await flash(
+                "Your account has been created, but the confirmation email could not be "
+                "sent. Log in to ask for a new one.",
+                "warning",
+            )
+        return redirect(url_for("auth.login"))
+    return await render_template("auth/register.html", form=form)
 
 
-@auth.route("/change_email")
-async def change_email_request() -> str:
-    abort(501)
+@auth.route("/confirm/<token>")
+async def confirm(token: str) -> ResponseReturnValue:
+    db = get_session()
+    use = await use_token(db, CONFIRM, token)
+    if use is None:
+        await flash("The confirmation link is invalid or has expired.", "danger")
+    elif not use.user.confirmed:
+        use.user.confirmed = True
+        await db.commit()
+        await flash("You have confirmed your account. Thanks!", "success")
+    if current_db_user() is None:
+        return redirect(url_for("auth.login"))
+    return _home()
+
+
+@auth.route("/confirm", methods=["POST"])
+@login_required
+async def resend_confirmation() -> ResponseReturnValue:
+    user = _signed_in_user()
+    if user.confirmed:
+        return _home()
+    if await _send_confirmation(user):
+        await flash("A new confirmation email has been sent to you by email.", "info")
+    else:
+        await flash(MAIL_FAILED, "warning")
+    return redirect(url_for("auth.unconfirmed"))
+
+
+@auth.route("/unconfirmed")
+async def unconfirmed() -> ResponseReturnValue:
+    user = current_db_user()
+    if user is None or user.confirmed:
+        return _home()
+    return await render_template("auth/unconfirmed.html")
+
+
+@auth.route("/change-password", methods=["GET", "POST"])
+@login_required
+async def change_password() -> ResponseReturnValue:
+    user = _signed_in_user()
+    form = await ChangePasswordForm.from_request()
+    if await form.validate_on_submit():
+        if await verify_password(user.password_hash, form.old_password.data):
+            await set_password(get_session(), user, form.password.data)
+            await get_session().commit()
+            # Every other session ended with the old generation; this browser stays.
+            login_user(SessionUser.of(user), remember=bool(session.get(REMEMBER_KEY)))
+            await flash("Your password has been updated.", "success")
+            return _home()
+        await flash("Invalid password.", "danger")
+    return await render_template("auth/change_password.html", form=form)
+
+
+@auth.route("/reset", methods=["GET", "POST"])
+async def password_reset_request() -> ResponseReturnValue:
+    if current_db_user() is not None:
+        return _home()
+    form = await PasswordResetRequestForm.from_request()
+    if await form.validate_on_submit():
+        user = await get_session().scalar(select(User).where(User.email == form.email.data))
+        if user is None:
+            # The same answer, in about the same time, as for a real account.
+            await wait_like_a_send()
+            sent = True
+        else:
+            url = absolute_url("auth.password_reset", token=make_token(RESET_PASSWORD, user))
+            sent = await send_email(
+                user.email, "Reset Your Password", "reset_password", user=user, url=url
+            )
+        if sent:
+            await flash(
+                "An email with instructions to reset your password has been sent to you.", "info"
+            )
+            return redirect(url_for("auth.login"))
+        await flash(MAIL_FAILED, "warning")
+    return await render_template("auth/reset_password.html", form=form)
+
+
+@auth.route("/reset/<token>", methods=["GET", "POST"])
+async def password_reset(token: str) -> ResponseReturnValue:
+    if current_db_user() is not None:
+        return _home()
+    db = get_session()
+    use = await use_token(db, RESET_PASSWORD, token)
+    if use is None:
+        await flash("The password reset link is invalid or has expired.", "danger")
+        return redirect(url_for("auth.password_reset_request"))
+    form = await PasswordResetForm.from_request()
+    if await form.validate_on_submit():
+        await set_password(db, use.user, form.password.data)
+        await db.commit()
+        await flash("Your password has been updated.", "success")
+        return redirect(url_for("auth.login"))
+    return await render_template("auth/reset_password.html", form=form)
+
+
+@auth.route("/change_email", methods=["GET", "POST"])
+@login_required
+async def change_email_request() -> ResponseReturnValue:
+    user = _signed_in_user()
+    form = await ChangeEmailForm.from_request()
+    if await form.validate_on_submit():
+        if await verify_password(user.password_hash, form.password.data):
+            new_email = form.email.data
+            token = make_token(CHANGE_EMAIL, user, new_email=new_email)
+            url = absolute_url("auth.change_email", token=token)
+            if await send_email(
+                new_email, "Confirm your email address", "change_email", user=user, url=url
+            ):
+                await flash(
+                    "An email with instructions to confirm your new email address has been "
+                    "sent to you.",
+                    "info",
+                )
+                return _home()
+            await flash(MAIL_FAILED, "warning")
+        else:
+            await flash("Invalid email or password.", "danger")
+    return await render_template("auth/change_email.html", form=form)
+
+
+@auth.route("/change_email/<token>")
+@login_required
+async def change_email(token: str) -> ResponseReturnValue:
+    user = _signed_in_user()
+    db = get_session()
+    use = await use_token(db, CHANGE_EMAIL, token)
+    new_email = use.claims.get("new_email") if use is not None else None
+    if use is None or use.user.id != user.id or not isinstance(new_email, str):
+        await flash("Invalid request.", "danger")
+    elif await email_taken(db, new_email):
+        await flash("Email already registered.", "danger")
+    else:
+        user.set_email(new_email)
+        try:
+            await db.commit()
+        except IntegrityError:
+            # Taken by a registration since the check above.
+            await db.rollback()
+            await flash("Email already registered.", "danger")
+        else:
+            await flash("Your email address has been updated.", "success")
+    return _home()
