@@ -143,7 +143,17 @@ async def edit_profile_admin(id: int) -> ResponseReturnValue:
     if user is None:
         abort(404)
     form = await EditProfileAdminForm.from_request(
-        user=user, roles=await queries.roles(session), obj=user
+        user=user,
+        roles=await queries.roles(session),
+        data={
+            "email": user.email,
+            "username": user.username,
+            "confirmed": user.confirmed,
+            "role": user.role_id,
+            "name": user.name,
+            "location": user.location,
+            "about_me": user.about_me,
+        },
     )
     if await form.validate_on_submit():
         user.set_email(form.email.data.strip())
@@ -156,8 +166,6 @@ async def edit_profile_admin(id: int) -> ResponseReturnValue:
         await session.commit()
         await flash("The profile has been updated.")
         return redirect(url_for(".user", username=user.username))
-    if request.method == "GET":
-        form.role.data = user.role_id
     return await render_template("main/edit_profile.html", form=form, user=user)
 
 

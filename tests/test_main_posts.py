@@ -1,0 +1,379 @@
+"""Posts: the home page, writing, editing and deleting, the All / Followed tabs, the preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart.testing import QuartClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.models import Comment, Permission, Post
+
+from .blog import add_comment, add_follow, add_post, add_posts, add_role
+
+
+async def _html(response: Any) -> str:
+    return str(await response.get_data(as_text=True))
+
+
+async def _post_count(db: AsyncSession) -> int:
+    return int(await db.scalar(select(func.count(Post.id))) or 0)
+
+
+async def test_home_greets_strangers(client: QuartClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert "Hello, Stranger!" in await _html(response)
+
+
+async def test_home_greets_the_user_and_offers_the_post_form_with_preview(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        html = await _html(await client.get("/"))
+    assert "Hello, john!" in html
+    assert 'name="body"' in html
+    assert 'class="markdown-preview' in html
+    assert "/static/preview.js" in html
+
+
+async def test_strangers_see_no_post_form(client: QuartClient) -> None:
+    assert 'name="body"' not in await _html(await client.get("/"))
+
+
+async def test_home_lists_posts_newest_first_with_author_and_comment_count(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    john = await make_user("john")
+    old = await add_post(db, john, "the *old* one", age=60)
+    await add_post(db, john, "the new one")
+    await add_comment(db, old, john)
+    await add_comment(db, old, john)
+    html = await _html(await client.get("/"))
+    assert html.index("the new one") < html.index("the <em>old</em> one")
+    assert "/avatar/" in html and ">john</a>" in html
+    assert "2 Comments" in html and "0 Comments" in html
+    assert f'datetime="{old.timestamp.isoformat().replace("+00:00", "Z")}"' in html
+
+
+async def test_writing_a_post_stores_rendered_markdown(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        response = await client.post(
+            "/", form={"body": "Hello **world**", "csrf_token": await csrf(client, "/")}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/"
+        html = await _html(await client.get("/"))
+    assert "<p>Hello <strong>world</strong></p>" in html
+    post = await db.scalar(select(Post))
+    assert post is not None and post.author_id == john.id and post.body == "Hello **world**"
+
+
+async def test_an_empty_post_is_a_form_error_not_a_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        response = await client.post(
+            "/", form={"body": "   ", "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 200
+    assert "This field is required." in await _html(response)
+    assert await _post_count(db) == 0
+
+
+async def test_posting_needs_the_write_permission(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    await add_role(db, "Reader", Permission.FOLLOW | Permission.COMMENT)
+    reader = await make_user("reader", role="Reader")
+    async with signed_in(client, reader):
+        assert 'name="body"' not in await _html(await client.get("/"))
+        response = await client.post(
+            "/", form={"body": "hi", "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 403
+    assert await _post_count(db) == 0
+
+
+async def test_strangers_cannot_post(client: QuartClient, db: AsyncSession, csrf: Any) -> None:
+    response = await client.post("/", form={"body": "hi", "csrf_token": await csrf(client)})
+    assert response.status_code == 403
+    assert await _post_count(db) == 0
+
+
+async def test_posting_without_csrf_token_is_refused(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        response = await client.post("/", form={"body": "hi"})
+    assert response.status_code == 400
+    assert await _post_count(db) == 0
+
+
+async def test_home_is_paginated(client: QuartClient, db: AsyncSession, make_user: Any) -> None:
+    john = await make_user("john")
+    await add_posts(db, john, 21)
+    first = await _html(await client.get("/"))
+    second = await _html(await client.get("/?page=2"))
+    assert "post 0<" in first and "post 19<" in first and "post 20<" not in first
+    assert "post 20<" in second and "post 0<" not in second
+    assert 'href="/?page=2"' in first
+
+
+async def test_a_bad_page_number_shows_the_first_page(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    await add_post(db, await make_user("john"), "first page")
+    for query in ("abc", "0", "-5", "99999999999999999999"):
+        response = await client.get(f"/?page={query}")
+        assert response.status_code == 200, query
+    assert "first page" in await _html(await client.get("/?page=abc"))
+
+
+async def test_post_page_shows_the_post_with_a_delete_button_for_its_author(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    post = await add_post(db, john, "# Title")
+    async with signed_in(client, john):
+        html = await _html(await client.get(f"/post/{post.id}"))
+    assert "<h1>Title</h1>" in html
+    assert f'action="/post/{post.id}/delete"' in html
+    assert f'href="/edit/{post.id}"' in html
+
+
+async def test_others_get_no_edit_or_delete_button(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    post = await add_post(db, await make_user("john"))
+    async with signed_in(client, await make_user("susan")):
+        html = await _html(await client.get(f"/post/{post.id}"))
+    assert f'href="/edit/{post.id}"' not in html
+    assert f'action="/post/{post.id}/delete"' not in html
+
+
+async def test_administrators_get_admin_edit_button(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    post = await add_post(db, await make_user("john"))
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        html = await _html(await client.get("/"))
+    assert "Edit [Admin]" in html
+    assert f'action="/post/{post.id}/delete"' in html
+
+
+async def test_unknown_or_malformed_post_ids_are_404(client: QuartClient) -> None:
+    for path in ("/post/999", "/post/abc", "/edit/abc", "/post/-1"):
+        assert (await client.get(path)).status_code == 404, path
+
+
+async def test_author_edits_a_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    post = await add_post(db, john, "before")
+    async with signed_in(client, john):
+        form_page = await _html(await client.get(f"/edit/{post.id}"))
+        assert "before</textarea>" in form_page
+        response = await client.post(
+            f"/edit/{post.id}", form={"body": "*after*", "csrf_token": await csrf(client, "/")}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/post/{post.id}"
+        html = await _html(await client.get(f"/post/{post.id}"))
+    assert "The post has been updated." in html
+    assert "<em>after</em>" in html
+
+
+async def test_others_cannot_edit_a_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    post = await add_post(db, await make_user("john"), "mine")
+    async with signed_in(client, await make_user("susan")):
+        assert (await client.get(f"/edit/{post.id}")).status_code == 403
+        response = await client.post(
+            f"/edit/{post.id}", form={"body": "hijacked", "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 403
+    await db.refresh(post)
+    assert post.body == "mine"
+
+
+async def test_administrators_edit_any_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    post = await add_post(db, await make_user("john"), "mine")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        response = await client.post(
+            f"/edit/{post.id}", form={"body": "moderated", "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 302
+    await db.refresh(post)
+    assert post.body == "moderated"
+
+
+async def test_editing_needs_a_login(client: QuartClient, db: AsyncSession, make_user: Any) -> None:
+    post = await add_post(db, await make_user("john"))
+    response = await client.get(f"/edit/{post.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+async def test_author_deletes_a_post_and_its_comments(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    post = await add_post(db, john, "doomed")
+    await add_comment(db, post, john)
+    async with signed_in(client, john):
+        response = await client.post(
+            f"/post/{post.id}/delete", form={"csrf_token": await csrf(client, "/")}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/"
+        html = await _html(await client.get("/"))
+    assert "The post has been deleted." in html
+    assert "doomed" not in html
+    assert await _post_count(db) == 0
+    assert await db.scalar(select(func.count(Comment.id))) == 0
+
+
+async def test_others_cannot_delete_a_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    post = await add_post(db, await make_user("john"))
+    async with signed_in(client, await make_user("susan")):
+        response = await client.post(
+            f"/post/{post.id}/delete", form={"csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 403
+    assert await _post_count(db) == 1
+
+
+async def test_administrators_delete_any_post(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    post = await add_post(db, await make_user("john"))
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        response = await client.post(
+            f"/post/{post.id}/delete", form={"csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 302
+    assert await _post_count(db) == 0
+
+
+async def test_delete_is_post_only(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    post = await add_post(db, john)
+    async with signed_in(client, john):
+        assert (await client.get(f"/post/{post.id}/delete")).status_code == 405
+    assert await _post_count(db) == 1
+
+
+async def test_deleting_an_unknown_post_is_404(
+    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    async with signed_in(client, await make_user("john")):
+        response = await client.post(
+            "/post/999/delete", form={"csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 404
+
+
+async def test_tabs_choose_between_all_and_followed_posts(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    susan = await make_user("susan")
+    await make_user("david")
+    await add_follow(db, john, susan)
+    await add_post(db, john, "john writes")
+    await add_post(db, susan, "susan writes")
+    await add_post(db, await make_user("stranger"), "stranger writes")
+    async with signed_in(client, john):
+        response = await client.get("/followed")
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        followed = await _html(await client.get("/"))
+        await client.get("/all")
+        everything = await _html(await client.get("/"))
+    assert "john writes" in followed and "susan writes" in followed
+    assert "stranger writes" not in followed
+    assert "stranger writes" in everything
+
+
+async def test_show_followed_cookie_is_http_only_and_lasts_thirty_days(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    async with signed_in(client, await make_user("john")):
+        response = await client.get("/followed")
+    cookie = next(
+        value for value in response.headers.getlist("Set-Cookie") if "show_followed" in value
+    )
+    assert cookie.startswith("show_followed=1;")
+    assert "Max-Age=2592000" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+async def test_tabs_need_a_login(client: QuartClient) -> None:
+    for path in ("/all", "/followed"):
+        response = await client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/auth/login"), path
+
+
+async def test_followed_tab_with_no_follows_shows_own_posts_only(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    await add_post(db, john, "john writes")
+    await add_post(db, await make_user("susan"), "susan writes")
+    async with signed_in(client, john):
+        await client.get("/followed")
+        html = await _html(await client.get("/"))
+    assert "john writes" in html and "susan writes" not in html
+
+
+async def test_preview_renders_with_the_post_renderer(
+    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    async with signed_in(client, await make_user("john")):
+        token = await csrf(client, "/")
+        response = await client.post(
+            "/preview",
+            form={"body": "# Hi\n\n*there*\n\n<script>alert(1)</script>"},
+            headers={"X-CSRFToken": token},
+        )
+    assert response.status_code == 200
+    html = (await response.get_json())["html"]
+    assert "<h1>Hi</h1>" in html and "<em>there</em>" in html
+    assert "<script" not in html and "alert" not in html
+
+
+async def test_preview_needs_a_csrf_token(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    async with signed_in(client, await make_user("john")):
+        response = await client.post("/preview", form={"body": "hi"})
+    assert response.status_code == 400
+
+
+async def test_preview_needs_the_write_permission(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    await add_role(db, "Reader", Permission.FOLLOW)
+    async with signed_in(client, await make_user("reader", role="Reader")):
+        token = await csrf(client, "/")
+        response = await client.post(
+            "/preview", form={"body": "hi"}, headers={"X-CSRFToken": token}
+        )
+    assert response.status_code == 403

@@ -1,0 +1,295 @@
+"""Profiles: the profile page, editing one's own profile, and the administrator's editor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart.testing import QuartClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.models import Role, User
+
+from .blog import add_comment, add_follow, add_post
+
+
+async def _html(response: Any) -> str:
+    return str(await response.get_data(as_text=True))
+
+
+def _admin_form(user: User, role_id: int, **changes: str) -> dict[str, str]:
+    form = {
+        "email": user.email,
+        "username": user.username,
+        "confirmed": "y",
+        "role": str(role_id),
+        "name": "",
+        "location": "",
+        "about_me": "",
+    }
+    form.update(changes)
+    return form
+
+
+async def _role_id(db: AsyncSession, name: str) -> int:
+    role_id = await db.scalar(select(Role.id).where(Role.name == name))
+    assert role_id is not None
+    return role_id
+
+
+async def _reloaded(db: AsyncSession, user: User) -> User:
+    db.expunge_all()
+    reloaded = await db.get(User, user.id)
+    assert reloaded is not None
+    return reloaded
+
+
+async def test_profile_shows_the_user(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    john = await make_user("john", name="John Doe", location="Seattle", about_me="I like cats")
+    post = await add_post(db, john, "first post")
+    await add_comment(db, post, john)
+    html = await _html(await client.get("/user/john"))
+    assert "<h1>john</h1>" in html
+    assert "John Doe" in html and "I like cats" in html
+    assert 'href="https://maps.google.com/?q=Seattle"' in html
+    assert "1 blog posts. 1 comments." in html
+    assert "first post" in html
+    assert 'data-format="L"' in html and 'data-format="fromNow"' in html
+    assert f'src="/avatar/{john.id}.svg"' in html and 'width="256"' in html
+
+
+async def test_unknown_profile_is_404(client: QuartClient) -> None:
+    assert (await client.get("/user/nobody")).status_code == 404
+
+
+async def test_profile_hides_the_email_from_everyone_but_administrators(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    await make_user("john")
+    assert "john@flasky.dev" not in await _html(await client.get("/user/john"))
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        html = await _html(await client.get("/user/john"))
+    assert 'href="mailto:john@flasky.dev"' in html
+    assert "Edit Profile [Admin]" in html
+
+
+async def test_own_profile_has_an_edit_button(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    await make_user("susan")
+    async with signed_in(client, john):
+        own = await _html(await client.get("/user/john"))
+        other = await _html(await client.get("/user/susan"))
+    assert 'href="/edit-profile"' in own
+    assert 'href="/edit-profile"' not in other
+    assert "Edit Profile [Admin]" not in own
+
+
+async def test_follower_counts_are_true_counts(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    john = await make_user("john")
+    for name in ("a", "b", "c"):
+        await add_follow(db, await make_user(name), john)
+    await add_follow(db, john, await make_user("d"))
+    html = await _html(await client.get("/user/john"))
+    assert 'Followers: <span class="badge text-bg-secondary">3</span>' in html
+    assert 'Following: <span class="badge text-bg-secondary">1</span>' in html
+
+
+async def test_profile_lists_only_the_users_posts_paginated(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    john = await make_user("john")
+    await add_post(db, await make_user("susan"), "susan writes")
+    for n in range(21):
+        await add_post(db, john, f"john {n}", age=n)
+    first = await _html(await client.get("/user/john"))
+    second = await _html(await client.get("/user/john?page=2"))
+    assert "susan writes" not in first
+    assert "john 0<" in first and "john 20<" not in first
+    assert "john 20<" in second
+    assert 'href="/user/john?page=2"' in first
+
+
+async def test_edit_profile_form_is_filled_in(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    async with signed_in(client, await make_user("john", location="Paris")):
+        html = await _html(await client.get("/edit-profile"))
+    assert 'name="location"' in html and 'value="Paris"' in html
+    assert 'name="about_me"' in html and 'name="email"' not in html
+
+
+async def test_edit_profile_updates_it(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        response = await client.post(
+            "/edit-profile",
+            form={
+                "name": "John Smith",
+                "location": "Lisbon",
+                "about_me": "Hi there",
+                "csrf_token": await csrf(client, "/"),
+            },
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/user/john"
+        html = await _html(await client.get("/user/john"))
+    assert "Your profile has been updated." in html
+    assert "John Smith" in html and "Lisbon" in html and "Hi there" in html
+
+
+async def test_edit_profile_refuses_too_long_values(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        response = await client.post(
+            "/edit-profile", form={"name": "x" * 65, "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 200
+    assert "Field must be between 0 and 64 characters long." in await _html(response)
+    assert (await _reloaded(db, john)).name is None
+
+
+async def test_edit_profile_needs_a_login(client: QuartClient) -> None:
+    response = await client.get("/edit-profile")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+async def test_admin_profile_editor_is_for_administrators_only(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, await make_user("mod", role="Moderator")):
+        assert (await client.get(f"/edit-profile/{john.id}")).status_code == 403
+    async with signed_in(client, john):
+        assert (await client.get(f"/edit-profile/{john.id}")).status_code == 403
+
+
+async def test_admin_profile_editor_needs_a_login(client: QuartClient, make_user: Any) -> None:
+    john = await make_user("john")
+    response = await client.get(f"/edit-profile/{john.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+
+
+async def test_admin_profile_editor_shows_every_field_with_roles(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    john = await make_user("john", role="Moderator")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        html = await _html(await client.get(f"/edit-profile/{john.id}"))
+    for field in ("email", "username", "confirmed", "role", "name", "location", "about_me"):
+        assert f'name="{field}"' in html, field
+    assert 'value="john@flasky.dev"' in html
+    assert html.index('name="email"') < html.index('name="name"')
+    assert ">Administrator</option>" in html and ">User</option>" in html
+    assert "selected" in html.split(">Moderator</option>")[0].rsplit("<option", 1)[1]
+
+
+async def test_admin_profile_editor_for_unknown_user_is_404(
+    client: QuartClient, make_user: Any, signed_in: Any
+) -> None:
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        assert (await client.get("/edit-profile/999")).status_code == 404
+
+
+async def test_administrator_changes_account_fields(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john", confirmed=False)
+    moderator = await _role_id(db, "Moderator")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(
+            john, moderator, email="John.New@Flasky.dev", username="johnny", name="J"
+        )
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/user/johnny"
+        html = await _html(await client.get("/user/johnny"))
+    assert "The profile has been updated." in html
+    changed = await _reloaded(db, john)
+    assert changed.email == "john.new@flasky.dev"
+    assert changed.avatar_hash == User.email_hash("john.new@flasky.dev")
+    assert changed.username == "johnny"
+    assert changed.confirmed is True
+    assert changed.role_id == moderator
+    assert changed.name == "J"
+
+
+async def test_admin_editor_refuses_a_taken_email(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    await make_user("susan")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), email="SUSAN@flasky.dev")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 200
+    assert "Email already registered." in await _html(response)
+    assert (await _reloaded(db, john)).email == "john@flasky.dev"
+
+
+async def test_admin_editor_refuses_a_taken_username(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    await make_user("susan")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), username="susan")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert "Username already in use." in await _html(response)
+    assert (await _reloaded(db, john)).username == "john"
+
+
+async def test_admin_editor_accepts_unchanged_email_and_username(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), location="Oslo")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 302
+    assert (await _reloaded(db, john)).location == "Oslo"
+
+
+async def test_admin_editor_refuses_a_bad_username(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), username="1 bad name")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 200
+    assert "Usernames must have only letters, numbers, dots or underscores" in await _html(response)
+
+
+async def test_admin_editor_refuses_a_bad_role_without_error(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        token = await csrf(client, "/")
+        for role in ("abc", "999", ""):
+            form = {**_admin_form(john, 0, role=role), "csrf_token": token}
+            response = await client.post(f"/edit-profile/{john.id}", form=form)
+            assert response.status_code == 200, role
+    assert (await _reloaded(db, john)).role_id == await _role_id(db, "User")
