@@ -293,3 +293,29 @@ async def test_admin_editor_refuses_a_bad_role_without_error(
             response = await client.post(f"/edit-profile/{john.id}", form=form)
             assert response.status_code == 200, role
     assert (await _reloaded(db, john)).role_id == await _role_id(db, "User")
+
+
+async def test_admin_editor_refuses_a_username_taken_in_another_case(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    await make_user("susan")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), username="Susan")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert "Username already in use." in await _html(response)
+
+
+async def test_admin_editor_may_change_the_case_of_a_username(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, await make_user("admin", role="Administrator")):
+        form = _admin_form(john, await _role_id(db, "User"), username="John")
+        response = await client.post(
+            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
+        )
+    assert response.status_code == 302
+    assert (await _reloaded(db, john)).username == "John"

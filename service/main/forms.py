@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Regexp
 
+from ..auth.forms import USERNAME_PATTERN
 from ..db import get_session
 from ..forms import Form
 from ..models import Role, User
 
-# The same rule as registration's, and as the `users.username` column documents.
-USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*$"
 USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
 
 
@@ -57,13 +56,15 @@ class EditProfileAdminForm(_AccountFields, EditProfileForm):
 
     async def check_email(self, field: StringField) -> None:
         email = (field.data or "").strip().lower()
-        if email != self.user.email and await _taken(User.email == email):
+        if await self._taken(User.email == email):
             raise ValidationError("Email already registered.")
 
     async def check_username(self, field: StringField) -> None:
-        if field.data != self.user.username and await _taken(User.username == field.data):
+        # Case-insensitive, as at registration: no "John" beside "john".
+        if await self._taken(func.lower(User.username) == field.data.lower()):
             raise ValidationError("Username already in use.")
 
-
-async def _taken(condition: Any) -> bool:
-    return (await get_session().scalar(select(User.id).where(condition).limit(1))) is not None
+    async def _taken(self, condition: Any) -> bool:
+        """Whether another account than the one being edited matches `condition`."""
+        query = select(User.id).where(condition, User.id != self.user.id).limit(1)
+        return (await get_session().scalar(query)) is not None
