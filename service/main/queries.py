@@ -128,7 +128,7 @@ async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
     )
 
 
-def _comments() -> Select[tuple[Comment]]:
+def _comments() -> Select[Any]:
     return select(Comment).options(joinedload(Comment.author))
 
 

@@ -12,6 +12,7 @@ from quart.typing import ResponseReturnValue
 from quart_auth import login_required
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import Field
 
 from ..avatars import identicon_svg
@@ -76,7 +77,7 @@ async def index() -> ResponseReturnValue:
     )
 
 
-def _show_followed(value: str) -> Response:
+def _show_followed(value: str) -> WerkzeugResponse:
     response = redirect(url_for(".index"))
     response.set_cookie(
         "show_followed",
@@ -91,13 +92,13 @@ def _show_followed(value: str) -> Response:
 
 @main.route("/all")
 @login_required
-async def show_all() -> Response:
+async def show_all() -> ResponseReturnValue:
     return _show_followed("")
 
 
 @main.route("/followed")
 @login_required
-async def show_followed() -> Response:
+async def show_followed() -> ResponseReturnValue:
     return _show_followed("1")
 
 
@@ -233,7 +234,7 @@ async def edit(id: int) -> ResponseReturnValue:
 
 @main.route("/post/<int:id>/delete", methods=["POST"])
 @login_required
-async def delete_post(id: int) -> Response:
+async def delete_post(id: int) -> ResponseReturnValue:
     post = await _editable_post(id)
     session = get_session()
     await queries.delete_post(session, post.id)
@@ -252,7 +253,7 @@ async def preview() -> Response:
 
 @main.route("/follow/<username>", methods=["POST"])
 @permission_required(Permission.FOLLOW)
-async def follow(username: str) -> Response:
+async def follow(username: str) -> ResponseReturnValue:
     session = get_session()
     viewer = _viewer()
     user = await queries.user_by_username(session, username)
@@ -280,7 +281,7 @@ async def follow(username: str) -> Response:
 
 @main.route("/unfollow/<username>", methods=["POST"])
 @permission_required(Permission.FOLLOW)
-async def unfollow(username: str) -> Response:
+async def unfollow(username: str) -> ResponseReturnValue:
     session = get_session()
     user = await queries.user_by_username(session, username)
     if user is None:
@@ -341,7 +342,7 @@ async def moderate() -> str:
     )
 
 
-async def _moderate(id: int, *, disabled: bool) -> Response:
+async def _moderate(id: int, *, disabled: bool) -> ResponseReturnValue:
     session = get_session()
     result = await session.execute(
         update(Comment).where(Comment.id == id).values(disabled=disabled)
@@ -354,13 +355,13 @@ async def _moderate(id: int, *, disabled: bool) -> Response:
 
 @main.route("/moderate/enable/<int:id>", methods=["POST"])
 @permission_required(Permission.MODERATE)
-async def moderate_enable(id: int) -> Response:
+async def moderate_enable(id: int) -> ResponseReturnValue:
     return await _moderate(id, disabled=False)
 
 
 @main.route("/moderate/disable/<int:id>", methods=["POST"])
 @permission_required(Permission.MODERATE)
-async def moderate_disable(id: int) -> Response:
+async def moderate_disable(id: int) -> ResponseReturnValue:
     return await _moderate(id, disabled=True)
 
 
