@@ -112,7 +112,7 @@ async def test_unconfirmed_user_is_sent_to_unconfirmed_page(
     assert 'action="/auth/confirm"' in html
 
 
-@pytest.mark.parametrize("path", ["/static/flasky.css", "/auth/change-password"])
+@pytest.mark.parametrize("path", ["/static/flasky.css", "/auth/change-password", "/avatar/1.svg"])
 async def test_unconfirmed_user_still_reaches_files_and_account_pages(
     client: QuartClient, make_user: MakeUser, signed_in: SignedIn, path: str
 ) -> None:

@@ -35,8 +35,11 @@ from .redirects import safe_next
 REMEMBER_KEY = "remember_me"
 MAIL_FAILED = "The email could not be sent. Please try again in a few minutes."
 
-# Outside /auth, an unconfirmed user may still fetch files (not pages).
-_OPEN_TO_UNCONFIRMED = {"static", "main.avatar"}
+# Where an unconfirmed user is not sent to /auth/unconfirmed: the account
+# pages themselves and the API (which answers 403 on its own). App-level
+# endpoints (static files, the health check) are not pages, nor are avatars.
+_OPEN_TO_UNCONFIRMED_BLUEPRINTS = {None, "auth", "api"}
+_OPEN_TO_UNCONFIRMED_ENDPOINTS = {"main.avatar"}
 
 
 def _signed_in_user() -> User:
@@ -74,9 +77,8 @@ async def _send_unconfirmed_users_to_confirm() -> ResponseReturnValue | None:
     if (
         user is not None
         and not user.confirmed
-        and request.endpoint is not None
-        and request.blueprint not in {"auth", "api"}
-        and request.endpoint not in _OPEN_TO_UNCONFIRMED
+        and request.blueprint not in _OPEN_TO_UNCONFIRMED_BLUEPRINTS
+        and request.endpoint not in _OPEN_TO_UNCONFIRMED_ENDPOINTS
     ):
         return redirect(url_for("auth.unconfirmed"))
     return None
