@@ -62,7 +62,8 @@ async def send_email(to: str, subject: str, template: str, **context: Any) -> bo
                 start_tls=config.mail_use_tls,
                 timeout=SEND_TIMEOUT,
             )
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+    except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as error:
+        # ValueError is aiosmtplib's answer to contradictory settings (TLS and SSL both on).
         log.error("Could not send %r to %s: %s", subject, to, error)
         return False
     _remember_send_time(time.perf_counter() - started)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from quart import current_app
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .config import current_config
 from .models import User
 
 # Links in mails work for an hour.
@@ -42,11 +42,11 @@ CHANGE_EMAIL = Purpose("flasky-change-email", lambda user: user.email)
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=purpose.salt)
+    return URLSafeTimedSerializer(current_config().secret_key, salt=purpose.salt)
 
 
 def _fingerprint(purpose: Purpose, user: User) -> str:
-    key = f"{current_app.secret_key}:{purpose.salt}".encode()
+    key = f"{current_config().secret_key}:{purpose.salt}".encode()
     digest = hmac.new(key, purpose.state(user).encode(), hashlib.sha256)
     return digest.hexdigest()[:32]
 

@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.redirects import safe_next
 from service.models import User
@@ -62,6 +64,20 @@ async def test_login_email_is_case_insensitive(
 ) -> None:
     await make_user("john")
     await login(client, " John@Flasky.DEV ")
+    assert "Hello, john!" in await greeting(client)
+
+
+async def test_login_upgrades_a_hash_made_with_old_parameters(
+    client: QuartClient, make_user: MakeUser, login: Login, db: AsyncSession
+) -> None:
+    old_hash = PasswordHasher(time_cost=2, memory_cost=8192).hash("cat-password")
+    john = await make_user("john")
+    john.password_hash = old_hash
+    await db.commit()
+    await login(client, "john@flasky.dev")
+    await db.refresh(john)
+    assert john.password_hash != old_hash
+    assert john.password_hash is not None and "t=1" in john.password_hash
     assert "Hello, john!" in await greeting(client)
 
 
