@@ -18,7 +18,7 @@ from ..models import Comment, Permission, Post, User
 from ..pagination import page_arg, paginate
 from . import api
 from .authentication import current_caller, permission_required
-from .lookup import ID, get_or_404
+from .lookup import get_or_404
 from .payloads import body_field
 from .representations import JSON, comment_json, page_json
 
@@ -57,20 +57,20 @@ async def get_comments() -> JSON:
     return await _comments_page(statement, "api.get_comments")
 
 
-@api.route(f"/comments/<{ID}:id>")
+@api.route("/comments/<int:id>")
 async def get_comment(id: int) -> JSON:
     comment = await get_or_404(Comment, id, visible_to(current_caller().user))
     return comment_json(comment)
 
 
-@api.route(f"/posts/<{ID}:id>/comments/")
+@api.route("/posts/<int:id>/comments/")
 async def get_post_comments(id: int) -> JSON:
     await get_or_404(Post, id)
     statement = select(Comment).where(Comment.post_id == id).order_by(Comment.timestamp, Comment.id)
     return await _comments_page(statement, "api.get_post_comments", id=id)
 
 
-@api.route(f"/posts/<{ID}:id>/comments/", methods=["POST"])
+@api.route("/posts/<int:id>/comments/", methods=["POST"])
 @permission_required(Permission.COMMENT)
 async def new_post_comment(id: int) -> tuple[Response, int, dict[str, str]]:
     post = await get_or_404(Post, id)

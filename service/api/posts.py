@@ -15,7 +15,7 @@ from ..pagination import page_arg, paginate
 from . import api
 from .authentication import current_caller, forbid_unless, permission_required
 from .comments import comment_counts
-from .lookup import ID, get_or_404
+from .lookup import get_or_404
 from .payloads import body_field
 from .representations import JSON, page_json, post_json
 
@@ -62,12 +62,12 @@ async def new_post() -> tuple[Response, int, dict[str, str]]:
     return jsonify(post_json(post, 0)), 201, {"Location": url_for("api.get_post", id=post.id)}
 
 
-@api.route(f"/posts/<{ID}:id>")
+@api.route("/posts/<int:id>")
 async def get_post(id: int) -> JSON:
     return await _post_with_count(await get_or_404(Post, id))
 
 
-@api.route(f"/posts/<{ID}:id>", methods=["PUT"])
+@api.route("/posts/<int:id>", methods=["PUT"])
 async def edit_post(id: int) -> JSON:
     post = await _editable_post(id)
     body = await body_field("post")
@@ -77,7 +77,7 @@ async def edit_post(id: int) -> JSON:
     return await _post_with_count(post)
 
 
-@api.route(f"/posts/<{ID}:id>", methods=["DELETE"])
+@api.route("/posts/<int:id>", methods=["DELETE"])
 async def delete_post(id: int) -> tuple[str, int]:
     """Delete the post; the database deletes its comments with it (ON DELETE CASCADE)."""
     post = await _editable_post(id)

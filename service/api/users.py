@@ -7,12 +7,12 @@ from sqlalchemy import func, or_, select
 from ..db import get_session
 from ..models import Follow, Post, User
 from . import api
-from .lookup import ID, get_or_404
+from .lookup import get_or_404
 from .posts import posts_page
 from .representations import JSON, user_json
 
 
-@api.route(f"/users/<{ID}:id>")
+@api.route("/users/<int:id>")
 async def get_user(id: int) -> JSON:
     user = await get_or_404(User, id)
     post_count = await get_session().scalar(
@@ -21,13 +21,13 @@ async def get_user(id: int) -> JSON:
     return user_json(user, post_count or 0)
 
 
-@api.route(f"/users/<{ID}:id>/posts/")
+@api.route("/users/<int:id>/posts/")
 async def get_user_posts(id: int) -> JSON:
     await get_or_404(User, id)
     return await posts_page(select(Post).where(Post.author_id == id), "api.get_user_posts", id=id)
 
 
-@api.route(f"/users/<{ID}:id>/timeline/")
+@api.route("/users/<int:id>/timeline/")
 async def get_user_followed_posts(id: int) -> JSON:
     """The user's timeline: posts of the people they follow, and their own."""
     await get_or_404(User, id)
