@@ -122,10 +122,10 @@ async def test_token_auth_runs_one_query_and_no_password_check(
     await make_user("john")
     token = await new_token(client, api_auth)
 
-    async def no_argon2(*_args: object) -> bool:
+    async def no_argon2(*_args: object) -> None:
         raise AssertionError("token auth must not verify a password")
 
-    monkeypatch.setattr(authentication, "verify_password", no_argon2)
+    monkeypatch.setattr(authentication, "authenticate", no_argon2)
     with count_statements() as statements:
         response = await client.get("/api/v1/users/999", headers=api_auth(token))
     assert response.status_code == 404
@@ -191,3 +191,29 @@ async def test_writes_need_no_csrf_token(
         headers=api_auth("john@flasky.dev", "cat-password"),
     )
     assert response.status_code == 201
+
+
+async def test_repeated_wrong_passwords_lock_the_account_out(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    for _ in range(5):
+        response = await client.get("/api/v1/posts/", headers=api_auth("john@flasky.dev", "dog"))
+        assert response.status_code == 401
+    response = await client.get(
+        "/api/v1/posts/", headers=api_auth("john@flasky.dev", "cat-password")
+    )
+    assert response.status_code == 429
+    assert (await response.get_json())["error"] == "too many requests"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_tokens_work_during_a_password_lockout(
+    client: QuartClient, make_user: MakeUser, api_auth: Auth
+) -> None:
+    await make_user("john")
+    token = await new_token(client, api_auth)
+    for _ in range(5):
+        await client.get("/api/v1/posts/", headers=api_auth("john@flasky.dev", "dog"))
+    response = await client.get("/api/v1/posts/", headers=api_auth(token))
+    assert response.status_code == 200

@@ -7,7 +7,9 @@ cross-site request on its own.
 
 A password costs an Argon2id verification (in a worker thread); a token costs
 one indexed SELECT, which is why clients should trade their password for a
-token once (`POST /api/v1/tokens/`) and use that.
+token once (`POST /api/v1/tokens/`) and use that. Passwords are checked as
+the login form checks them, and failures count towards the same per-account
+and per-address lockout, so the API is no way around it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from quart import abort, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import WWWAuthenticate
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import TooManyRequests, Unauthorized
 
+from .. import throttle
+from ..auth.accounts import authenticate
+from ..config import current_config
 from ..db import get_session
 from ..models import ApiToken, Permission, User, utcnow
-from ..passwords import verify_password
 from . import api
 
 # The only endpoint anyone may read: clients need it before they have credentials.
@@ -62,11 +66,18 @@ def invalid_credentials() -> NoReturn:
 
 
 async def _by_password(email: str, password: str) -> Caller | None:
-    user = await get_session().scalar(
-        select(User).options(joinedload(User.role)).where(User.email == email.lower())
-    )
-    if user is None or not await verify_password(user.password_hash, password):
+    config, session, address = current_config(), get_session(), request.remote_addr
+    if await throttle.is_locked_out(session, config, email, address):
+        raise TooManyRequests(
+            "Too many failed attempts for this account; try again later",
+            retry_after=config.login_window,
+        )
+    user = await authenticate(session, email, password)
+    if user is None:
+        await throttle.record_failure(session, config, email, address)
         return None
+    # Keeps a password hash upgraded to today's Argon2 parameters, if it was.
+    await session.commit()
     return Caller(user, None)
 
 
@@ -80,7 +91,7 @@ async def _by_token(token: str) -> Caller | None:
 
 
 @api.before_request
-async def authenticate() -> None:
+async def identify_caller() -> None:
     """Settle the caller before any view runs: 401 without valid credentials, 403 unconfirmed."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return

@@ -57,15 +57,16 @@ def _operation(
 ) -> JSON:
     """One operation: its `operationId` is the view's endpoint name.
 
-    Every authenticated operation may answer 401 (credentials) and 403
-    (unconfirmed account, or a missing permission).
+    Every authenticated operation may answer 401 (credentials), 403
+    (unconfirmed account, or a missing permission) and 429 (a password
+    locked out after repeated failures).
     """
     operation: JSON = {"operationId": endpoint, "summary": summary}
     if parameters:
         operation["parameters"] = [_ref("parameters", name) for name in parameters]
     if body:
         operation["requestBody"] = {"required": True, **_json(_ref("schemas", body))}
-    all_errors = sorted({401, 403, *errors})
+    all_errors = sorted({401, 403, 429, *errors})
     if body:
         all_errors = sorted({400, 413, *all_errors})
     operation["responses"] = {
@@ -112,15 +113,11 @@ def _object(properties: dict[str, JSON]) -> JSON:
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
-def _error(description: str, *, challenge: bool = False) -> JSON:
+def _error(description: str, header: str | None = None, meaning: str = "") -> JSON:
     response = _ok(description, "Error")
-    if challenge:
+    if header:
         response["headers"] = {
-            "WWW-Authenticate": {
-                "description": '`Basic realm="Flasky API"`',
-                "required": True,
-                "schema": {"type": "string"},
-            }
+            header: {"description": meaning, "required": True, "schema": {"type": "string"}}
         }
     return response
 
@@ -205,10 +202,17 @@ PARAMETERS: dict[str, JSON] = {
 
 RESPONSES: dict[str, JSON] = {
     "400": _error("Bad request: missing or malformed JSON, or an invalid field"),
-    "401": _error("Missing or invalid credentials", challenge=True),
+    "401": _error(
+        "Missing or invalid credentials", "WWW-Authenticate", '`Basic realm="Flasky API"`'
+    ),
     "403": _error("Unconfirmed account, or insufficient permissions"),
     "404": _error("No such resource"),
     "413": _error("Request body larger than the configured limit"),
+    "429": _error(
+        "Too many failed password attempts for this account from this address",
+        "Retry-After",
+        "Seconds until passwords are checked again",
+    ),
 }
 
 PATHS: dict[str, JSON] = {

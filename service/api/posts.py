@@ -17,7 +17,7 @@ from .authentication import current_caller, forbid_unless, permission_required
 from .comments import comment_counts
 from .lookup import get_or_404
 from .payloads import body_field
-from .representations import JSON, page_json, post_json
+from .representations import JSON, no_content, page_json, post_json
 
 
 async def posts_page(statement: Select[tuple[Post]], endpoint: str, **values: Any) -> JSON:
@@ -78,10 +78,10 @@ async def edit_post(id: int) -> JSON:
 
 
 @api.route("/posts/<int:id>", methods=["DELETE"])
-async def delete_post(id: int) -> tuple[str, int]:
+async def delete_post(id: int) -> Response:
     """Delete the post; the database deletes its comments with it (ON DELETE CASCADE)."""
     post = await _editable_post(id)
     session = get_session()
     await session.delete(post)
     await session.commit()
-    return "", 204
+    return no_content()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from quart import url_for
+from quart import Response, url_for
 
 from ..models import Comment, Post, User
 from ..pagination import Pagination
@@ -63,3 +63,10 @@ def page_json(
         "next": url_for(endpoint, page=page.next_num, **values) if page.has_next else None,
         "count": page.total,
     }
+
+
+def no_content() -> Response:
+    """204: nothing to say, so no body and no Content-Type."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response

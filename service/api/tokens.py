@@ -11,14 +11,14 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from quart import abort
+from quart import Response, abort
 from sqlalchemy import delete
 
 from ..db import get_session
 from ..models import ApiToken, utcnow
 from . import api
 from .authentication import current_caller, hash_token, invalid_credentials
-from .representations import JSON
+from .representations import JSON, no_content
 
 TOKEN_LIFETIME = 3600  # seconds
 
@@ -45,7 +45,7 @@ async def get_token() -> tuple[JSON, int, dict[str, str]]:
 
 
 @api.route("/tokens/", methods=["DELETE"])
-async def revoke_token() -> tuple[str, int]:
+async def revoke_token() -> Response:
     """Revoke the token this request authenticated with."""
     token = current_caller().token
     if token is None:
@@ -57,4 +57,4 @@ async def revoke_token() -> tuple[str, int]:
     session = get_session()
     await session.delete(token)
     await session.commit()
-    return "", 204
+    return no_content()
