@@ -48,6 +48,8 @@ from .conftest import Mailbox, free_port
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
+# The deployment guide's hypercorn settings: the tests run what operators run.
+HYPERCORN_CONFIG = ROOT / "docs" / "hypercorn.toml"
 # Names of the databases the live servers get on a PostgreSQL test server.
 POSTGRES_PREFIX = "flasky_proof_"
 START_TIMEOUT = 30.0
@@ -190,7 +192,7 @@ def wait_for_mail(mailbox: Mailbox, address: str, timeout: float = 10.0) -> Emai
 
 @dataclass
 class LiveServer:
-    """`hypercorn service.asgi:app --workers 2` in production configuration, on loopback."""
+    """`hypercorn service.asgi:app` with the guide's config file, production settings, loopback."""
 
     database_url: str
     mail_port: int
@@ -224,6 +226,7 @@ class LiveServer:
         started = time.monotonic()
         command = [
             sys.executable, "-m", "hypercorn", "service.asgi:app",
+            "--config", str(HYPERCORN_CONFIG),
             "--workers", str(self.workers),
             "--bind", f"127.0.0.1:{self.port}",
             "--access-logfile", "-", "--error-logfile", "-",

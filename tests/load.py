@@ -1,0 +1,116 @@
+"""Load for the concurrency and fault tests, and the ledger of what the server acknowledged.
+
+Every write carries a unique body, so afterwards the database can be compared
+with the ledger body by body: an acknowledged write (201 from the API, 302
+from a form) must be stored exactly once, and nothing may be stored twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import select
+
+from service.models import Comment, Post
+
+from .server import Account, engine_for
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+KINDS = ("posts", "comments")
+
+
+@dataclass
+class Ledger:
+    """What the clients sent, and what the server answered."""
+
+    acknowledged: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    statuses: Counter[int] = field(default_factory=Counter)
+    # Requests that got no HTTP answer at all (refused or reset connections), by error type.
+    unanswered: Counter[str] = field(default_factory=Counter)
+
+    def record(self, kind: str, body: str, response: httpx.Response, acknowledged: int) -> None:
+        self.statuses[response.status_code] += 1
+        if response.status_code == acknowledged:
+            self.acknowledged[kind].append(body)
+
+    def server_errors(self) -> dict[int, int]:
+        return {status: n for status, n in self.statuses.items() if status >= 500}
+
+    def expected_rows(self) -> dict[str, Counter[str]]:
+        return {kind: Counter(bodies) for kind, bodies in self.acknowledged.items()}
+
+
+async def api_token(client: httpx.AsyncClient, account: Account) -> str:
+    response = await client.post("/api/v1/tokens/", auth=(account.email, account.password))
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
+async def api_write(
+    client: httpx.AsyncClient, token: str, kind: str, post_id: int, body: str, ledger: Ledger
+) -> None:
+    """A post or a comment through the REST API; acknowledged by 201."""
+    path = "/api/v1/posts/" if kind == "posts" else f"/api/v1/posts/{post_id}/comments/"
+    try:
+        response = await client.post(path, json={"body": body}, auth=(token, ""))
+    except httpx.TransportError as error:
+        ledger.unanswered[type(error).__name__] += 1
+        return
+    ledger.record(kind, body, response, 201)
+
+
+async def csrf_token(client: httpx.AsyncClient, path: str) -> str:
+    match = CSRF_RE.search((await client.get(path)).text)
+    assert match is not None, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, account: Account) -> str:
+    """Log `client` in through the login form; returns a CSRF token for its forms."""
+    form = {
+        "email": account.email,
+        "password": account.password,
+        "csrf_token": await csrf_token(client, "/auth/login"),
+    }
+    response = await client.post("/auth/login", data=form)
+    assert response.status_code == 302, f"login failed: {response.status_code}"
+    return await csrf_token(client, "/")
+
+
+async def form_write(
+    client: httpx.AsyncClient, csrf: str, kind: str, post_id: int, body: str, ledger: Ledger
+) -> None:
+    """A post (the index form) or a comment (the post page's form); acknowledged by 302."""
+    path = "/" if kind == "posts" else f"/post/{post_id}"
+    try:
+        response = await client.post(path, data={"body": body, "csrf_token": csrf})
+    except httpx.TransportError as error:
+        ledger.unanswered[type(error).__name__] += 1
+        return
+    ledger.record(kind, body, response, 302)
+
+
+async def stored_rows(database_url: str, marker: str) -> dict[str, Counter[str]]:
+    """How many times each body starting with `marker` is stored, per kind."""
+    engine = engine_for(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = {}
+            for kind, model in zip(KINDS, (Post, Comment), strict=True):
+                bodies = await connection.scalars(
+                    select(model.body).where(model.body.startswith(marker, autoescape=True))
+                )
+                rows[kind] = Counter(bodies)
+    finally:
+        await engine.dispose()
+    return rows
+
+
+def server_log_problems(log: str) -> list[str]:
+    """Lines of the server log that tell of a lost write or a crash in a request."""
+    signs = ("database is locked", "Traceback", "Unhandled error")
+    return [line for line in log.splitlines() if any(sign in line for sign in signs)]
