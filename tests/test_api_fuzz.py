@@ -56,7 +56,7 @@ async def arrange(db: AsyncSession, make_user: MakeUser) -> dict[str, list[int]]
     susan = await make_user("susan")
     posts = [
         Post(body=f"post {i}", body_html=f"<p>post {i}</p>", author_id=author.id)
-        for i, author in enumerate([john, susan] * 3)
+        for i, author in enumerate([john, john, susan] * 2)
     ]
     db.add_all(posts)
     db.add(Follow(follower_id=john.id, followed_id=susan.id))

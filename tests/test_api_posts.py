@@ -162,7 +162,7 @@ async def test_bad_input_is_400_with_a_message(
     headers = api_auth(*JOHN)
     if "data" in kwargs:
         headers["Content-Type"] = "application/json"
-    response = await client.post("/api/v1/posts/", headers=headers, **kwargs)  # type: ignore[arg-type]
+    response = await client.post("/api/v1/posts/", headers=headers, **kwargs)
     assert response.status_code == 400
     data = await response.get_json()
     assert data["error"] == "bad request"

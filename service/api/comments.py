@@ -24,6 +24,7 @@ from .representations import JSON, comment_json, page_json
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
+    """Which comments `user` may see: moderators all, everyone else the enabled ones."""
     return true() if user.can(Permission.MODERATE) else Comment.disabled.is_(False)
 
 
@@ -40,7 +41,7 @@ async def comment_counts(post_ids: Iterable[int], viewer: User) -> dict[int, int
     return {post_id: count for post_id, count in rows}
 
 
-async def _comments_page(statement: Select[tuple[Comment]], endpoint: str, **values: int) -> JSON:
+async def _comments_page(statement: Select[Comment], endpoint: str, **values: int) -> JSON:
     page = await paginate(
         get_session(),
         statement.where(visible_to(current_caller().user)),

@@ -20,7 +20,7 @@ from .payloads import body_field
 from .representations import JSON, no_content, page_json, post_json
 
 
-async def posts_page(statement: Select[tuple[Post]], endpoint: str, **values: Any) -> JSON:
+async def posts_page(statement: Select[Post], endpoint: str, **values: Any) -> JSON:
     """One page of the posts `statement` selects, newest first: three SQL statements."""
     page = await paginate(
         get_session(),
