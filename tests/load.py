@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from service.models import Comment, Post
+from service.models import Comment, Post, User
 
 from .server import Account, engine_for
 
@@ -36,6 +36,9 @@ class Ledger:
         if response.status_code == acknowledged:
             self.acknowledged[kind].append(body)
 
+    def acknowledged_count(self) -> int:
+        return sum(len(bodies) for bodies in self.acknowledged.values())
+
     def server_errors(self) -> dict[int, int]:
         return {status: n for status, n in self.statuses.items() if status >= 500}
 
@@ -52,15 +55,29 @@ async def api_token(client: httpx.AsyncClient, account: Account) -> str:
 
 async def api_write(
     client: httpx.AsyncClient, token: str, kind: str, post_id: int, body: str, ledger: Ledger
-) -> None:
-    """A post or a comment through the REST API; acknowledged by 201."""
+) -> bool:
+    """A post or a comment through the REST API, acknowledged by 201; False when unanswered."""
     path = "/api/v1/posts/" if kind == "posts" else f"/api/v1/posts/{post_id}/comments/"
     try:
         response = await client.post(path, json={"body": body}, auth=(token, ""))
     except httpx.TransportError as error:
         ledger.unanswered[type(error).__name__] += 1
-        return
+        return False
     ledger.record(kind, body, response, 201)
+    return True
+
+
+async def read(
+    client: httpx.AsyncClient, path: str, ledger: Ledger, token: str | None = None
+) -> bool:
+    """A GET, its status counted in the ledger; False when no answer came at all."""
+    try:
+        response = await client.get(path, auth=(token, "") if token else None)
+    except httpx.TransportError as error:
+        ledger.unanswered[type(error).__name__] += 1
+        return False
+    ledger.statuses[response.status_code] += 1
+    return True
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str) -> str:
@@ -108,6 +125,33 @@ async def stored_rows(database_url: str, marker: str) -> dict[str, Counter[str]]
     finally:
         await engine.dispose()
     return rows
+
+
+async def integrity_problems(database_url: str) -> list[str]:
+    """What is wrong with the database file or its references: nothing, after any crash.
+
+    SQLite checks its own file (`PRAGMA integrity_check`) and foreign keys; on
+    both databases no comment may point at a missing post or author.
+    """
+    engine = engine_for(database_url)
+    problems: list[str] = []
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                checked = (await connection.exec_driver_sql("PRAGMA integrity_check")).scalars()
+                problems += [row for row in checked if row != "ok"]
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                problems += [f"foreign key: {tuple(row)}" for row in broken]
+            orphans = await connection.scalar(
+                select(func.count(Comment.id)).where(
+                    ~Comment.post_id.in_(select(Post.id)) | ~Comment.author_id.in_(select(User.id))
+                )
+            )
+            if orphans:
+                problems.append(f"{orphans} comments without their post or author")
+    finally:
+        await engine.dispose()
+    return problems
 
 
 def server_log_problems(log: str) -> list[str]:
