@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Quart
 
-from . import avatars, csrf, db, headers, health, identity, templating
+from . import avatars, csrf, db, headers, health, identity, request_checks, templating
 from .config import Config, load_config
 from .errors import register_error_handlers
 from .paths import STATIC_DIR, TEMPLATES_DIR
@@ -31,6 +31,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
 
     db.init_app(app, db.make_engine(config.database_url, config.slow_db_query_time))
     health.init_app(app)
+    request_checks.init_app(app)
     identity.init_app(app)
     csrf.init_app(app)
     headers.init_app(app, gravatar=config.avatars == "gravatar")

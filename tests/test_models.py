@@ -67,7 +67,7 @@ async def test_timestamps_come_back_timezone_aware_utc(
 
 async def test_naive_datetimes_are_refused(db: AsyncSession, make_user: MakeUser) -> None:
     user = await make_user("john")
-    db.add(Post(body="x", body_html="x", author=user, timestamp=datetime(2026, 1, 1)))  # noqa: DTZ001
+    db.add(Post(body="x", body_html="x", author=user, timestamp=datetime(2026, 1, 1)))
     with pytest.raises(StatementError, match="naive datetime"):
         await db.commit()
 

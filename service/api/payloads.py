@@ -13,6 +13,8 @@ from typing import Any
 
 from quart import abort, request
 
+from ..request_checks import storable
+
 
 async def json_object() -> dict[str, Any]:
     """The request's JSON object."""
@@ -31,16 +33,6 @@ async def json_object() -> dict[str, Any]:
     return data
 
 
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 async def body_field(resource: str) -> str:
     """The Markdown `body` of a post or comment (`resource` names it in messages, as Flasky's)."""
     body = (await json_object()).get("body")
@@ -50,6 +42,6 @@ async def body_field(resource: str) -> str:
         abort(400, f"{resource} body must be a string")
     if not body.strip():
         abort(400, f"{resource} body must not be blank")
-    if not _storable(body):
+    if not storable(body):
         abort(400, f"{resource} body must be text without NUL characters or lone surrogates")
     return body

@@ -1,0 +1,43 @@
+"""Refuse text the database cannot store before any view sees it.
+
+PostgreSQL rejects NUL characters in text, and a lone surrogate (possible in
+JSON escapes) cannot be encoded at all: either would surface as a 500 from
+deep inside a query. One check at the door turns them into a clear 400 for
+paths, query strings and form fields; `service.api.payloads` applies the same
+rule to JSON bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from quart import Quart, abort, request
+
+FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def storable(text: str) -> bool:
+    """Whether `text` can be stored as text by every supported database."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _all_storable(pairs: Iterable[tuple[str, str]]) -> bool:
+    return all(storable(key) and storable(value) for key, value in pairs)
+
+
+def init_app(app: Quart) -> None:
+    @app.before_request
+    async def _refuse_unstorable_input() -> None:
+        message = "The request contains characters that are not allowed (NUL)."
+        if not storable(request.path) or not _all_storable(request.args.items(multi=True)):
+            abort(400, message)
+        if request.mimetype in FORM_MIMETYPES:
+            form = await request.form
+            if not _all_storable(form.items(multi=True)):
+                abort(400, message)

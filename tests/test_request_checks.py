@@ -1,0 +1,44 @@
+"""Text the database cannot store is refused with a 400 at the door, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from quart.testing import QuartClient
+
+from tests.conftest import MakeUser
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/user/bad%00name", "/followers/x%00", "/?page=1%00", "/auth/login?next=/%00"],
+)
+async def test_nul_in_path_or_query_is_refused(client: QuartClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 400
+    assert "not allowed" in await response.get_data(as_text=True)
+
+
+async def test_nul_in_a_form_field_is_refused_and_nothing_is_stored(
+    client: QuartClient, make_user: MakeUser, signed_in, csrf  # type: ignore[no-untyped-def]
+) -> None:
+    user = await make_user("john")
+    async with signed_in(client, user):
+        token = await csrf(client, "/")
+        response = await client.post("/", form={"body": "evil\x00post", "csrf_token": token})
+        assert response.status_code == 400
+        index = await (await client.get("/")).get_data(as_text=True)
+    assert "evil" not in index
+
+
+async def test_nul_in_the_login_form_is_refused(client: QuartClient, csrf) -> None:  # type: ignore[no-untyped-def]
+    token = await csrf(client)
+    response = await client.post(
+        "/auth/login",
+        form={"email": "a\x00@flasky.dev", "password": "x", "csrf_token": token},
+    )
+    assert response.status_code == 400
+
+
+async def test_ordinary_unicode_passes(client: QuartClient) -> None:
+    response = await client.get("/user/%C3%A9l%C3%A8ve")
+    assert response.status_code == 404
