@@ -19,7 +19,10 @@ async def test_nul_in_path_or_query_is_refused(client: QuartClient, path: str) -
 
 
 async def test_nul_in_a_form_field_is_refused_and_nothing_is_stored(
-    client: QuartClient, make_user: MakeUser, signed_in, csrf  # type: ignore[no-untyped-def]
+    client: QuartClient,
+    make_user: MakeUser,
+    signed_in,
+    csrf,  # type: ignore[no-untyped-def]
 ) -> None:
     user = await make_user("john")
     async with signed_in(client, user):
