@@ -57,7 +57,8 @@ def _operation(
 ) -> JSON:
     """One operation: its `operationId` is the view's endpoint name.
 
-    Every authenticated operation may answer 401 (credentials), 403
+    Every authenticated operation may answer 400 (a path or query string
+    with characters no database can store), 401 (credentials), 403
     (unconfirmed account, or a missing permission) and 429 (a password
     locked out after repeated failures).
     """
@@ -66,9 +67,9 @@ def _operation(
         operation["parameters"] = [_ref("parameters", name) for name in parameters]
     if body:
         operation["requestBody"] = {"required": True, **_json(_ref("schemas", body))}
-    all_errors = sorted({401, 403, 429, *errors})
+    all_errors = sorted({400, 401, 403, 429, *errors})
     if body:
-        all_errors = sorted({400, 413, *all_errors})
+        all_errors = sorted({413, *all_errors})
     operation["responses"] = {
         **responses,
         **{str(code): _ref("responses", str(code)) for code in all_errors},
@@ -201,7 +202,7 @@ PARAMETERS: dict[str, JSON] = {
 }
 
 RESPONSES: dict[str, JSON] = {
-    "400": _error("Bad request: missing or malformed JSON, or an invalid field"),
+    "400": _error("Bad request: missing or malformed JSON, an invalid field, or NUL characters"),
     "401": _error(
         "Missing or invalid credentials", "WWW-Authenticate", '`Basic realm="Flasky API"`'
     ),
@@ -221,7 +222,10 @@ PATHS: dict[str, JSON] = {
             "operationId": "openapi",
             "summary": "This document",
             "security": [],
-            "responses": {"200": {"description": "OpenAPI document", **_json({"type": "object"})}},
+            "responses": {
+                "200": {"description": "OpenAPI document", **_json({"type": "object"})},
+                "400": _ref("responses", "400"),
+            },
         }
     },
     f"{PREFIX}/tokens/": {
