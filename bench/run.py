@@ -4,17 +4,20 @@
     python bench/run.py --duration 3 --large-posts 0 --only index
 
 Steps:
-1. Seed a SQLite database with `flasky deploy` and `flasky fake --users 100
-   --posts 2000` (comments: the default, two per post; fixed seed).
-2. Serve it with `hypercorn service.asgi:app --workers 2`, FLASKY_CONFIG=production.
+1. Seed a database with `flasky deploy` and `flasky fake --users 100 --posts
+   2000` (comments: the default, two per post; fixed seed). SQLite by default;
+   `--database-url` names an empty PostgreSQL database instead.
+2. Serve it with `hypercorn --config docs/hypercorn.toml service.asgi:app`
+   (2 workers, access log on), FLASKY_CONFIG=production.
 3. For every endpoint: one second of warm-up, then `wrk -t1 -c<C> -d<D>s
-   --latency` for each concurrency C (1 and 32).
+   --latency` for each concurrency C (1 and 32). The last endpoint writes
+   posts through the API; they are deleted again afterwards.
 4. The same for bench/hello.py, a bare Quart app: the framework's ceiling.
 5. A second database with 100,000 posts: the index's first page and a deep page.
 
 Prints a Markdown table; the raw numbers also go to bench/results/ as JSON.
-The seeded databases can be kept with `--data-dir`, so that a before/after
-comparison measures the same data without seeding it twice.
+Seeded databases are reused when they already hold posts (SQLite files are
+kept with `--data-dir`), so before/after comparisons measure the same data.
 """
 
 from __future__ import annotations
@@ -44,19 +47,24 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+HYPERCORN_CONFIG = ROOT / "docs" / "hypercorn.toml"
 BIN = Path(sys.executable).parent
 SMALL = {"users": 100, "posts": 2000}
 DEEP_PAGE = 4000
 FAKE_PASSWORD = "password"  # noqa: S105 (what `flasky fake` gives every user)
 
 
+WRITTEN_BODY = "Written by the benchmark, with **Markdown** to render."
+
+
 @dataclass(frozen=True)
 class Target:
-    """One URL to load, with the headers every request carries."""
+    """One URL to load, with the headers every request carries and an optional wrk script."""
 
     label: str
     path: str
     headers: dict[str, str] = field(default_factory=dict)
+    script: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class Measurement:
     p99_ms: float
     requests: int
     errors: int
+    # Of the CPU the workers used during the run, the share of the busiest one.
+    busiest_worker_share: float | None = None
 
 
 def require_wrk() -> str:
@@ -95,24 +105,102 @@ def seed(database_url: str, posts: int) -> None:
         ["fake", "--users", str(SMALL["users"]), "--posts", str(posts), "--seed", "1"],
     ):
         subprocess.run([str(BIN / "flasky"), *command], cwd=ROOT, env=environment, check=True)
+    asyncio.run(_settle(database_url))
 
 
-def seeded_database(data_dir: Path, posts: int) -> str:
-    """A SQLite database with `posts` fake posts in `data_dir`, seeded unless already there."""
-    path = data_dir / f"flasky-{posts}-posts.sqlite"
-    url = f"sqlite:///{path}"
-    if not path.exists():
-        print(f"== seeding {path.name}", flush=True)
-        seed(url, posts)
-    return url
+async def _settle(database_url: str) -> None:
+    """What autovacuum does to PostgreSQL some time after a bulk load: measure that state.
+
+    Fresh rows have no planner statistics and no visibility map, so right after
+    `flasky fake` PostgreSQL counts and sorts by scanning the heap.
+    """
+    from service.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        await engine.dispose()
+
+
+def sqlite_url(data_dir: Path, posts: int) -> str:
+    return f"sqlite:///{data_dir / f'flasky-{posts}-posts.sqlite'}"
+
+
+async def _post_count(database_url: str) -> int | None:
+    """How many posts the database holds; None when it has no schema yet."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db import make_engine
+    from service.models import Post
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.scalar(select(func.count(Post.id)))
+    except DBAPIError:
+        return None
+    finally:
+        await engine.dispose()
+
+
+def seeded_database(database_url: str, posts: int) -> str:
+    """`database_url`, seeded with `posts` fake posts unless it already holds some."""
+    if not asyncio.run(_post_count(database_url)):
+        print(f"== seeding {posts:,} posts", flush=True)
+        seed(database_url, posts)
+    return database_url
+
+
+async def _delete_written_posts(database_url: str) -> None:
+    from sqlalchemy import delete
+
+    from service.db import make_engine
+    from service.models import Post
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(delete(Post).where(Post.body == WRITTEN_BODY))
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running hypercorn: where it answers, and its master's process id."""
+
+    url: str
+    pid: int
+
+    def worker_cpu_seconds(self) -> list[float]:
+        """CPU time used so far by each worker process (Linux /proc; empty elsewhere)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            workers = [
+                child
+                for child in children
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+            ]
+            ticks = [Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split() for w in workers]
+        except OSError:
+            return []
+        per_second = os.sysconf("SC_CLK_TCK")
+        # utime and stime: fields 14 and 15 of /proc/<pid>/stat, 12 and 13 after the name.
+        return [(int(fields[11]) + int(fields[12])) / per_second for fields in ticks]
 
 
 @contextlib.contextmanager
-def hypercorn(app: str, environment: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    """Serve `app` with hypercorn on a free loopback port; yields its base URL."""
+def hypercorn(app: str, environment: dict[str, str], workers: int, log: Path) -> Iterator[Server]:
+    """Serve `app` with the deployment guide's hypercorn config on a free loopback port."""
     port = free_port()
     command = [
         sys.executable, "-m", "hypercorn", app,
+        "--config", str(HYPERCORN_CONFIG),
         "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     with log.open("ab") as log_file:
@@ -123,10 +211,10 @@ def hypercorn(app: str, environment: dict[str, str], workers: int, log: Path) ->
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    server = Server(f"http://127.0.0.1:{port}", process.pid)
     try:
-        wait_until_healthy(base_url, process, log)
-        yield base_url
+        wait_until_healthy(server.url, process, log)
+        yield server
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -218,36 +306,61 @@ def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
     return float(rate.group(1)), latency["50"], latency["99"], int(requests.group(1)), errors
 
 
-def wrk(base_url: str, target: Target, connections: int, duration: int) -> Measurement:
-    command = [require_wrk(), "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+def wrk(server: Server, target: Target, connections: int, duration: int) -> Measurement:
+    # A 10 s timeout: slow answers are measured, not dropped (wrk's default gives up at 2 s).
+    command = [
+        require_wrk(), "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency"
+    ]  # fmt: skip
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
+    if target.script is not None:
+        command += ["-s", str(target.script)]
+    cpu_before = server.worker_cpu_seconds()
     output = subprocess.run(
-        [*command, base_url + target.path], capture_output=True, text=True, check=True
+        [*command, server.url + target.path], capture_output=True, text=True, check=True
     ).stdout
+    cpu_after = server.worker_cpu_seconds()
+    used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+    share = max(used) / sum(used) if used and sum(used) > 0 else None
     rate, p50, p99, requests, errors = parse_wrk(output)
-    return Measurement(target.label, target.path, connections, rate, p50, p99, requests, errors)
+    return Measurement(
+        target.label, target.path, connections, rate, p50, p99, requests, errors, share
+    )
 
 
 def measure(
-    base_url: str, targets: list[Target], connections: list[int], duration: int
+    server: Server, targets: list[Target], connections: list[int], duration: int
 ) -> list[Measurement]:
     results = []
     for target in targets:
-        wrk(base_url, target, 8, 1)  # warm-up: templates compiled, caches filled, in both workers
+        wrk(server, target, 8, 1)  # warm-up: templates compiled, caches filled
         for count in connections:
-            result = wrk(base_url, target, count, duration)
+            result = wrk(server, target, count, duration)
+            share = result.busiest_worker_share
             print(
                 f"{result.label:<34} c={count:<3} {result.requests_per_second:8.1f} req/s  "
                 f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-                f"errors {result.errors}",
+                f"errors {result.errors}  busiest worker "
+                + (f"{share:.0%}" if share is not None else "?"),
                 flush=True,
             )
             results.append(result)
     return results
 
 
-def flasky_targets(base_url: str, database_url: str, only: str) -> list[Target]:
+def post_script(directory: Path) -> Path:
+    """A wrk script that writes a post through the API on every request."""
+    script = directory / "write-post.lua"
+    body = json.dumps({"body": WRITTEN_BODY})
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return script
+
+
+def flasky_targets(base_url: str, database_url: str, only: str, scratch: Path) -> list[Target]:
     """The pages and API calls measured, restricted to labels containing `only`."""
     post_id, username, email = asyncio.run(_sample_rows(database_url))
     print(f"   post {post_id}, user {username}: a median number of comments and posts")
@@ -258,22 +371,28 @@ def flasky_targets(base_url: str, database_url: str, only: str) -> list[Target]:
         Target("`/auth/login`", "/auth/login"),
     ]
     api = [
-        ("`/api/v1/posts/?page=2` (token)", "/api/v1/posts/?page=2"),
-        ("`/api/v1/posts/<id>` (token)", f"/api/v1/posts/{post_id}"),
+        ("`/api/v1/posts/?page=2` (token)", "/api/v1/posts/?page=2", None),
+        ("`/api/v1/posts/<id>` (token)", f"/api/v1/posts/{post_id}", None),
+        ("`POST /api/v1/posts/` (token, a write)", "/api/v1/posts/", post_script(scratch)),
     ]
     targets = [t for t in pages if only.lower() in t.label.lower()]
-    api = [(label, path) for label, path in api if only.lower() in label.lower()]
+    api = [call for call in api if only.lower() in call[0].lower()]
     if api:
         token = {"Authorization": basic_auth(api_token(base_url, email), "")}
-        targets += [Target(label, path, token) for label, path in api]
+        targets += [Target(label, path, token, script) for label, path, script in api]
     return targets
 
 
 def markdown_table(results: list[Measurement], connections: list[int]) -> str:
+    """One row per endpoint; the last column: the busiest worker's CPU share at the top load."""
+    top = max(connections)
     header = "| endpoint | " + " | ".join(
         f"c={c} req/s | c={c} p50 ms | c={c} p99 ms" for c in connections
     )
-    lines = [header + " |", "|---" * (1 + 3 * len(connections)) + "|"]
+    lines = [
+        f"{header} | c={top} busiest worker |",
+        "|---" * (2 + 3 * len(connections)) + "|",
+    ]
     labels = list(dict.fromkeys(result.label for result in results))
     for label in labels:
         cells = []
@@ -284,6 +403,8 @@ def markdown_table(results: list[Measurement], connections: list[int]) -> str:
                 f"{result.requests_per_second:,.0f}{flag} | {result.p50_ms:.1f} | "
                 f"{result.p99_ms:.1f}"
             )
+            share = result.busiest_worker_share
+        cells.append(f"{share:.0%}" if share is not None else "?")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -295,7 +416,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="hypercorn worker processes")
     parser.add_argument("--large-posts", type=int, default=100_000, help="0 skips the large run")
     parser.add_argument("--only", default="", help="measure only endpoints whose label has this")
-    parser.add_argument("--data-dir", type=Path, help="keep the seeded databases here for reuse")
+    parser.add_argument("--data-dir", type=Path, help="keep the seeded SQLite files here")
+    parser.add_argument("--database-url", help="database for the 2,000 posts (default: SQLite)")
+    parser.add_argument("--large-database-url", help="database for the large run")
     parser.add_argument("--name", default="run", help="name of the JSON file in bench/results/")
     args = parser.parse_args()
     require_wrk()
@@ -311,31 +434,36 @@ def main() -> None:
         def wanted(targets: list[Target]) -> list[Target]:
             return [t for t in targets if args.only.lower() in t.label.lower()]
 
-        database_url = seeded_database(data_dir, SMALL["posts"])
+        database_url = seeded_database(
+            args.database_url or sqlite_url(data_dir, SMALL["posts"]), SMALL["posts"]
+        )
         print(f"== Flasky, {SMALL['posts']:,} posts, {args.workers} workers", flush=True)
         environment = flasky_environment(database_url)
-        with hypercorn("service.asgi:app", environment, args.workers, log) as base_url:
-            targets = flasky_targets(base_url, database_url, args.only)
-            results += measure(base_url, targets, connections, args.duration)
+        with hypercorn("service.asgi:app", environment, args.workers, log) as server:
+            targets = flasky_targets(server.url, database_url, args.only, Path(scratch))
+            results += measure(server, targets, connections, args.duration)
+        asyncio.run(_delete_written_posts(database_url))
 
         print("== bare Quart (framework ceiling)", flush=True)
-        with hypercorn("bench.hello:app", {}, args.workers, log) as base_url:
+        with hypercorn("bench.hello:app", {}, args.workers, log) as server:
             results += measure(
-                base_url, wanted([Target("bare Quart `hello`", "/")]), connections, args.duration
+                server, wanted([Target("bare Quart `hello`", "/")]), connections, args.duration
             )
 
         if args.large_posts:
-            database_url = seeded_database(data_dir, args.large_posts)
+            database_url = seeded_database(
+                args.large_database_url or sqlite_url(data_dir, args.large_posts), args.large_posts
+            )
             print(f"== Flasky, {args.large_posts:,} posts", flush=True)
             environment = flasky_environment(database_url)
-            with hypercorn("service.asgi:app", environment, args.workers, log) as base_url:
+            with hypercorn("service.asgi:app", environment, args.workers, log) as server:
                 large = [
                     Target(f"`/`, {args.large_posts:,} posts", "/"),
                     Target(
                         f"`/?page={DEEP_PAGE}`, {args.large_posts:,} posts", f"/?page={DEEP_PAGE}"
                     ),
                 ]
-                results += measure(base_url, wanted(large), connections, args.duration)
+                results += measure(server, wanted(large), connections, args.duration)
 
     table = markdown_table(results, connections)
     print("\n" + table)
@@ -347,6 +475,7 @@ def main() -> None:
                 "started": started.isoformat(),
                 "command": " ".join(sys.argv),
                 "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+                "database": (args.database_url or "sqlite").split(":")[0],
                 "python": platform.python_version(),
                 "results": [asdict(result) for result in results],
                 "table": table,
