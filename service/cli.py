@@ -170,9 +170,8 @@ def fake(
                 lambda: _comment_row(faker, rng, user_ids, post_ids, now),
             )  # fmt: skip
 
-        existing = set(
-            (await session.execute(select(Follow.follower_id, Follow.followed_id))).all()
-        )
+        follows_table = await session.execute(select(Follow.follower_id, Follow.followed_id))
+        existing = {(follower, followed) for follower, followed in follows_table}
         follow_rows = []
         for follower in user_ids:
             count = follows if follows is not None else rng.randint(0, 10)

@@ -17,7 +17,9 @@ import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
-from quart import Quart, abort, current_app, request, session
+from quart import Quart, abort, request, session
+
+from .config import current_config
 
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
@@ -28,7 +30,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="csrf-token")
+    return URLSafeTimedSerializer(current_config().secret_key, salt="csrf-token")
 
 
 def generate_csrf_token() -> str:

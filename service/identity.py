@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from quart import Quart, Response, flash, redirect, request, url_for
+from quart import Quart, flash, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, current_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -85,7 +86,7 @@ async def load_user_for_session(auth_id: str | None) -> User | None:
 
 def current_db_user() -> User | None:
     """The database user of this request (loaded by the before-request hook)."""
-    return current_user.user  # type: ignore[attr-defined, no-any-return]
+    return current_user.user  # type: ignore[attr-defined]
 
 
 async def _touch_last_seen(user: User) -> None:
@@ -114,7 +115,7 @@ def init_app(app: Quart) -> None:
             await _touch_last_seen(user)
 
     @app.errorhandler(Unauthorized)
-    async def _login_first(_error: Unauthorized) -> Response:
+    async def _login_first(_error: Unauthorized) -> ResponseReturnValue:
         if wants_json():
             return await error_response(401, "Invalid credentials")
         await flash("Please log in to access this page.", "info")

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 T = TypeVar("T")
+# A SELECT of any number of columns: a page may list entities or rows of several columns.
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def page_arg(name: str = "page") -> int:
 
 
 async def paginate(
-    session: AsyncSession, statement: Select[Any], page: int, per_page: int, *, scalars: bool = True
+    session: AsyncSession, statement: AnySelect, page: int, per_page: int, *, scalars: bool = True
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
@@ -89,7 +91,7 @@ async def paginate(
     return Pagination(items=items, page=page, per_page=per_page, total=total)
 
 
-def _page_of(statement: Select[Any], limit: int, offset: int) -> Select[Any]:
+def _page_of(statement: AnySelect, limit: int, offset: int) -> AnySelect:
     """`statement` restricted to one page, still one SQL statement.
 
     A plain OFFSET makes the database read (and join) every skipped row in
