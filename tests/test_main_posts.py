@@ -377,3 +377,12 @@ async def test_preview_needs_the_write_permission(
             "/preview", form={"body": "hi"}, headers={"X-CSRFToken": token}
         )
     assert response.status_code == 403
+
+
+async def test_one_comment_is_counted_in_the_singular(
+    client: QuartClient, db: AsyncSession, make_user: Any
+) -> None:
+    john = await make_user("john")
+    await add_comment(db, await add_post(db, john, "a post"), john)
+    html = await _html(await client.get("/"))
+    assert "1 Comment<" in html
