@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db import async_url
@@ -79,3 +79,38 @@ def test_downgrade_to_base_and_upgrade_again(empty_database: str) -> None:
     up = alembic(empty_database, "upgrade", "head")
     assert up.returncode == 0, up.stderr
     assert set(Base.metadata.tables) <= table_names(empty_database)
+
+
+def test_upgrades_keep_existing_rows(empty_database: str) -> None:
+    """Every migration after the first runs on a database with data and loses none of it."""
+    assert alembic(empty_database, "upgrade", "0001").returncode == 0
+    script = (
+        "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7);"
+        "INSERT INTO users (id, email, username, confirmed, member_since, last_seen, role_id,"
+        " session_generation) VALUES (1, 'a@flasky.dev', 'a', true, '2026-01-01 00:00:00',"
+        " '2026-01-01 00:00:00', 1, 0);"
+        "INSERT INTO posts (id, body, body_html, timestamp, author_id) VALUES"
+        " (1, 'b', '<p>b</p>', '2026-01-01 00:00:00', 1);"
+        "INSERT INTO comments (id, body, body_html, timestamp, disabled, author_id, post_id)"
+        " VALUES (1, 'c', 'c', '2026-01-01 00:00:00', false, 1, 1);"
+    )
+
+    async def insert() -> None:
+        engine = create_async_engine(async_url(empty_database))
+        async with engine.begin() as conn:
+            for statement in filter(None, script.split(";")):
+                await conn.exec_driver_sql(statement)
+        await engine.dispose()
+
+    async def count(table: str) -> int:
+        engine = create_async_engine(async_url(empty_database))
+        async with engine.connect() as conn:
+            total = await conn.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        await engine.dispose()
+        return int(total or 0)
+
+    asyncio.run(insert())
+    upgrade = alembic(empty_database, "upgrade", "head")
+    assert upgrade.returncode == 0, upgrade.stderr
+    for table in ("roles", "users", "posts", "comments"):
+        assert asyncio.run(count(table)) == 1, table
