@@ -6,7 +6,7 @@ cannot: the ASGI entry point, the production configuration, worker processes
 sharing one database, real sockets and real SMTP.
 
 - `fresh_database(directory)`: a new database migrated with `alembic upgrade
-  head` (run as a command, as an operator would), with the roles in place: a
+  head` (run as a command, as an operator would; that alone creates the roles): a
   SQLite file, or a new PostgreSQL database next to `TEST_DATABASE_URL`
   (dropped afterwards), so the live server never touches the database of the
   in-process tests.
@@ -80,18 +80,8 @@ async def _postgres_admin(admin_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-async def _insert_roles(database_url: str) -> None:
-    engine = engine_for(database_url)
-    try:
-        async with async_sessionmaker(engine)() as session:
-            await Role.insert_roles(session)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
 def _migrate(database_url: str) -> None:
-    """`alembic upgrade head` as an operator runs it, then the roles `flasky deploy` creates."""
+    """`alembic upgrade head` as an operator runs it (the migrations create the roles)."""
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
         cwd=ROOT,
@@ -99,7 +89,6 @@ def _migrate(database_url: str) -> None:
         check=True,
         capture_output=True,
     )
-    run_sync(_insert_roles(database_url))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db import async_url
@@ -48,12 +48,27 @@ def count_rows(url: str, model: type) -> int:
 def test_deploy_migrates_and_creates_roles_then_changes_nothing(cli_database: str) -> None:
     first = flasky(cli_database, "deploy")
     assert first.returncode == 0, first.stderr
-    assert "roles created or updated" in first.stdout
+    assert "Database upgraded" in first.stdout
     assert count_rows(cli_database, Role) == 3
     second = flasky(cli_database, "deploy")
     assert second.returncode == 0, second.stderr
     assert "roles unchanged" in second.stdout
     assert count_rows(cli_database, Role) == 3
+
+
+def test_deploy_repairs_changed_roles(cli_database: str) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+
+    async def break_a_role() -> None:
+        engine = create_async_engine(async_url(cli_database))
+        async with engine.begin() as conn:
+            await conn.execute(update(Role).where(Role.name == "User").values(permissions=0))
+        await engine.dispose()
+
+    asyncio.run(break_a_role())
+    repaired = flasky(cli_database, "deploy")
+    assert repaired.returncode == 0, repaired.stderr
+    assert "roles created or updated" in repaired.stdout
 
 
 def test_fake_fills_every_table(cli_database: str) -> None:

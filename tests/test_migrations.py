@@ -85,10 +85,10 @@ def test_upgrades_keep_existing_rows(empty_database: str) -> None:
     """Every migration after the first runs on a database with data and loses none of it."""
     assert alembic(empty_database, "upgrade", "0001").returncode == 0
     script = (
-        "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7);"
+        "INSERT INTO roles (name, \"default\", permissions) VALUES ('User', true, 7);"
         "INSERT INTO users (id, email, username, confirmed, member_since, last_seen, role_id,"
-        " session_generation) VALUES (1, 'a@flasky.dev', 'a', true, '2026-01-01 00:00:00',"
-        " '2026-01-01 00:00:00', 1, 0);"
+        " session_generation) SELECT 1, 'a@flasky.dev', 'a', true, '2026-01-01 00:00:00',"
+        " '2026-01-01 00:00:00', id, 0 FROM roles WHERE name = 'User';"
         "INSERT INTO posts (id, body, body_html, timestamp, author_id) VALUES"
         " (1, 'b', '<p>b</p>', '2026-01-01 00:00:00', 1);"
         "INSERT INTO comments (id, body, body_html, timestamp, disabled, author_id, post_id)"
@@ -112,5 +112,25 @@ def test_upgrades_keep_existing_rows(empty_database: str) -> None:
     asyncio.run(insert())
     upgrade = alembic(empty_database, "upgrade", "head")
     assert upgrade.returncode == 0, upgrade.stderr
-    for table in ("roles", "users", "posts", "comments"):
+    for table in ("users", "posts", "comments"):
         assert asyncio.run(count(table)) == 1, table
+    # The role that existed is kept, not duplicated; the missing standard roles are added.
+    assert asyncio.run(count("roles")) == 3
+
+
+def test_upgrade_alone_creates_the_standard_roles(empty_database: str) -> None:
+    assert alembic(empty_database, "upgrade", "head").returncode == 0
+
+    async def roles() -> dict[str, tuple[bool, int]]:
+        engine = create_async_engine(async_url(empty_database))
+        async with engine.connect() as conn:
+            rows = await conn.execute(text('SELECT name, "default", permissions FROM roles'))
+            found = {name: (bool(default), permissions) for name, default, permissions in rows}
+        await engine.dispose()
+        return found
+
+    assert asyncio.run(roles()) == {
+        "User": (True, 7),
+        "Moderator": (False, 15),
+        "Administrator": (False, 31),
+    }
