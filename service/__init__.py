@@ -26,8 +26,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     )
     app.config.update(config.quart_settings())
     app.extensions["flasky_config"] = config
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
 
     db.init_app(app, db.make_engine(config.database_url, config.slow_db_query_time))
     health.init_app(app)
@@ -54,3 +53,18 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
             app.asgi_app, mode="legacy", trusted_hops=config.trusted_proxies
         )
     return app
+
+
+def _log_to_stderr() -> None:
+    """Send the app's own messages (loggers `flasky.*`) to stderr, beside hypercorn's.
+
+    Only the `flasky` logger gets a handler: one on the root logger would
+    print every hypercorn line twice. Where the root logger already has
+    handlers (a test runner, an embedding application), they decide.
+    """
+    logger = logging.getLogger("flasky")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
