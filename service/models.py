@@ -280,10 +280,11 @@ class ApiToken(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, per account and client address.
+    """One failed login (or one being checked), per account and client address.
 
-    Rows are only ever inserted (and pruned once out of the window), so
-    concurrent workers never contend on a counter.
+    A row is written before the password is checked and counted after, so
+    parallel guesses cannot all slip under the limit; workers insert and
+    delete rows and never contend on a shared counter.
     """
 
     __tablename__ = "login_failures"

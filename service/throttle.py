@@ -26,37 +26,44 @@ def _key(email: str, address: str | None) -> tuple[str, str]:
     return email.strip().lower()[:_EMAIL_LENGTH], (address or "unknown")[:_ADDRESS_LENGTH]
 
 
-async def is_locked_out(
+async def reserve_attempt(
     session: AsyncSession, config: Config, email: str, address: str | None
-) -> bool:
-    """Whether this pair has used up its failed attempts within the window."""
+) -> LoginFailure | None:
+    """Count an attempt for this pair before its password is checked; None if locked out.
+
+    The attempt is written (and committed) as a failure first and the pair's
+    failures counted after: parallel guesses then each see the ones before
+    them, so a burst gets no more password checks than the limit. A refused
+    attempt is taken back, so guessing during a lockout does not prolong it.
+    On success the caller deletes the row (`forget_attempt`) or all of the
+    pair's failures (`clear_failures`); on failure it stays.
+    """
     email, address = _key(email, address)
-    since = utcnow() - timedelta(seconds=config.login_window)
+    now = utcnow()
+    window_start = now - timedelta(seconds=config.login_window)
+    await session.execute(delete(LoginFailure).where(LoginFailure.timestamp <= window_start))
+    attempt = LoginFailure(email=email, address=address, timestamp=now)
+    session.add(attempt)
+    await session.commit()
     failures = await session.scalar(
         select(func.count())
         .select_from(LoginFailure)
         .where(
             LoginFailure.email == email,
             LoginFailure.address == address,
-            LoginFailure.timestamp > since,
+            LoginFailure.timestamp > window_start,
         )
     )
-    return (failures or 0) >= config.login_max_failures
+    if (failures or 0) > config.login_max_failures:
+        await forget_attempt(session, attempt)
+        await session.commit()
+        return None
+    return attempt
 
 
-async def record_failure(
-    session: AsyncSession, config: Config, email: str, address: str | None
-) -> None:
-    """Count one failed login for this pair, and forget failures older than the window."""
-    email, address = _key(email, address)
-    now = utcnow()
-    await session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.timestamp <= now - timedelta(seconds=config.login_window)
-        )
-    )
-    session.add(LoginFailure(email=email, address=address, timestamp=now))
-    await session.commit()
+async def forget_attempt(session: AsyncSession, attempt: LoginFailure) -> None:
+    """Take back an attempt that turned out not to be a failure (the caller commits)."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
 
 
 async def clear_failures(session: AsyncSession, email: str, address: str | None) -> None:

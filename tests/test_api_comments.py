@@ -205,8 +205,9 @@ async def test_post_comments_statement_count_does_not_grow(
     await add_comments(db, post, john, *[f"c{i}" for i in range(19)])
     with count_statements() as twenty:
         assert len(await comment_bodies(client, api_auth(*JOHN), path)) == 20
-    # Authentication (lockout check, user), the post, count, rows.
-    assert len(one) == len(twenty) == 5
+    # Password authentication (the throttle's attempt: prune, insert, count, then the
+    # user and the attempt taken back), the post, count, rows.
+    assert len(one) == len(twenty) == 8
 
 
 async def test_all_comments_statement_count_does_not_grow(
@@ -224,5 +225,5 @@ async def test_all_comments_statement_count_does_not_grow(
     await add_comments(db, post, john, *[f"c{i}" for i in range(19)])
     with count_statements() as twenty:
         assert len(await comment_bodies(client, api_auth(*JOHN), "/api/v1/comments/")) == 20
-    # Authentication (lockout check, user), count, rows.
-    assert len(one) == len(twenty) == 4
+    # Password authentication (prune, insert, count, user, attempt taken back), count, rows.
+    assert len(one) == len(twenty) == 7

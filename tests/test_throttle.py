@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -127,12 +128,12 @@ async def test_failures_older_than_the_window_do_not_count(
     assert response.status_code == 302
 
 
-async def test_recording_a_failure_prunes_expired_rows(app: Quart, db: AsyncSession) -> None:
+async def test_an_attempt_prunes_expired_rows(app: Quart, db: AsyncSession) -> None:
     config = app.extensions["flasky_config"]
     long_ago = utcnow() - timedelta(seconds=config.login_window + 1)
     db.add(LoginFailure(email="old@flasky.dev", address="192.0.2.1", timestamp=long_ago))
     await db.commit()
-    await throttle.record_failure(db, config, "john@flasky.dev", "192.0.2.2")
+    await throttle.reserve_attempt(db, config, "john@flasky.dev", "192.0.2.2")
     rows = (await db.scalars(select(LoginFailure.email))).all()
     assert rows == ["john@flasky.dev"]
 
@@ -143,3 +144,17 @@ async def test_no_row_is_written_for_a_successful_login(
     await make_user("john")
     await attempt(client, csrf, password="cat-password")
     assert await db.scalar(select(func.count()).select_from(LoginFailure)) == 0
+
+
+async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(
+    client: QuartClient, make_user: MakeUser, csrf: Csrf
+) -> None:
+    await make_user("john")
+    token = await csrf(client)
+    form = {"email": "john@flasky.dev", "password": "dog-password", "csrf_token": token}
+    responses = await asyncio.gather(
+        *(client.post("/auth/login", form=form, scope_base={"client": HOME}) for _ in range(20))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(200) <= 5, statuses
+    assert statuses.count(429) >= 15, statuses

@@ -67,16 +67,17 @@ def invalid_credentials() -> NoReturn:
 
 async def _by_password(email: str, password: str) -> Caller | None:
     config, session, address = current_config(), get_session(), request.remote_addr
-    if await throttle.is_locked_out(session, config, email, address):
+    attempt = await throttle.reserve_attempt(session, config, email, address)
+    if attempt is None:
         raise TooManyRequests(
             "Too many failed attempts for this account; try again later",
             retry_after=config.login_window,
         )
     user = await authenticate(session, email, password)
     if user is None:
-        await throttle.record_failure(session, config, email, address)
         return None
-    # Keeps a password hash upgraded to today's Argon2 parameters, if it was.
+    await throttle.forget_attempt(session, attempt)
+    # Also keeps a password hash upgraded to today's Argon2 parameters, if it was.
     await session.commit()
     return Caller(user, None)
 

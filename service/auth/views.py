@@ -89,7 +89,7 @@ async def login() -> ResponseReturnValue:
     form = await LoginForm.from_request()
     if await form.validate_on_submit():
         config, db, address = current_config(), get_session(), request.remote_addr
-        if await throttle.is_locked_out(db, config, form.email.data, address):
+        if await throttle.reserve_attempt(db, config, form.email.data, address) is None:
             # Refused without looking at the password: guessing on has no use.
             minutes = math.ceil(config.login_window / 60)
             lockout = (
@@ -100,7 +100,6 @@ async def login() -> ResponseReturnValue:
             return page, 429, {"Retry-After": str(config.login_window)}
         user = await authenticate(db, form.email.data, form.password.data)
         if user is None:
-            await throttle.record_failure(db, config, form.email.data, address)
             await flash("Invalid email or password.", "danger")
         else:
             await throttle.clear_failures(db, form.email.data, address)
