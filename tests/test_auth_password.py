@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import ApiToken, User, utcnow
 from service.tokens import CONFIRM, MAX_AGE, RESET_PASSWORD, make_token
-from tests.conftest import Mailbox
+from tests.conftest import Mailbox, free_port
 
 MakeUser = Callable[..., Awaitable[User]]
 Login = Callable[..., Awaitable[Any]]
@@ -142,6 +142,25 @@ async def test_reset_request_mails_a_link(
     [link] = mailbox.links(message)
     assert link.startswith("http://localhost/auth/reset/")
     assert link in Mailbox.body(message, "html")
+
+
+async def test_reset_request_answers_the_same_while_mail_is_down(
+    app: Quart,
+    make_user: MakeUser,
+    submit: Submit,
+    reconfigure: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await make_user("john")
+    reconfigure(mail_port=free_port())  # nothing listens there
+    answers = []
+    for email in ("john@flasky.dev", "nobody@flasky.dev"):
+        client = app.test_client()
+        response = await submit(client, "/auth/reset", {"email": email})
+        follow = await client.get(response.location)
+        answers.append((response.status_code, FLASH_SENT in await follow.get_data(as_text=True)))
+    assert answers[0] == answers[1] == (302, True)
+    assert "Could not send" in caplog.text
 
 
 async def test_reset_request_answers_the_same_for_unknown_address(
