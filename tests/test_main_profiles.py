@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +44,25 @@ async def _reloaded(db: AsyncSession, user: User) -> User:
     reloaded = await db.get(User, user.id)
     assert reloaded is not None
     return reloaded
+
+
+EditAsAdmin = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def edit_as_admin(
+    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+) -> EditAsAdmin:
+    """`await edit_as_admin(user, role="User", **changes)`: an administrator submits
+    the admin profile editor for `user`, with `changes` over the current values."""
+
+    async def edit(user: User, role: str = "User", **changes: str) -> Any:
+        async with signed_in(client, await make_user("admin", role="Administrator")):
+            form = _admin_form(user, await _role_id(db, role), **changes)
+            token = await csrf(client, "/")
+            return await client.post(f"/edit-profile/{user.id}", form={**form, "csrf_token": token})
+
+    return edit
 
 
 async def test_profile_shows_the_user(
@@ -203,81 +224,59 @@ async def test_admin_profile_editor_for_unknown_user_is_404(
 
 
 async def test_administrator_changes_account_fields(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: QuartClient, db: AsyncSession, make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john", confirmed=False)
-    moderator = await _role_id(db, "Moderator")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(
-            john, moderator, email="John.New@Flasky.dev", username="johnny", name="J"
-        )
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
-        assert response.status_code == 302
-        assert response.headers["Location"] == "/user/johnny"
-        html = await _html(await client.get("/user/johnny"))
-    assert "The profile has been updated." in html
+    response = await edit_as_admin(
+        john, role="Moderator", email="John.New@Flasky.dev", username="johnny", name="J"
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/user/johnny"
+    assert "The profile has been updated." in await _html(await client.get("/user/johnny"))
     changed = await _reloaded(db, john)
     assert changed.email == "john.new@flasky.dev"
     assert changed.avatar_hash == User.email_hash("john.new@flasky.dev")
     assert changed.username == "johnny"
     assert changed.confirmed is True
-    assert changed.role_id == moderator
+    assert changed.role_id == await _role_id(db, "Moderator")
     assert changed.name == "J"
 
 
 async def test_admin_editor_refuses_a_taken_email(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    db: AsyncSession, make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), email="SUSAN@flasky.dev")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, email="SUSAN@flasky.dev")
     assert response.status_code == 200
     assert "Email already registered." in await _html(response)
     assert (await _reloaded(db, john)).email == "john@flasky.dev"
 
 
 async def test_admin_editor_refuses_a_taken_username(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    db: AsyncSession, make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), username="susan")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, username="susan")
     assert "Username already in use." in await _html(response)
     assert (await _reloaded(db, john)).username == "john"
 
 
 async def test_admin_editor_accepts_unchanged_email_and_username(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    db: AsyncSession, make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), location="Oslo")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, location="Oslo")
     assert response.status_code == 302
     assert (await _reloaded(db, john)).location == "Oslo"
 
 
 async def test_admin_editor_refuses_a_bad_username(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), username="1 bad name")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, username="1 bad name")
     assert response.status_code == 200
     assert "Usernames must have only letters, numbers, dots or underscores" in await _html(response)
 
@@ -296,26 +295,18 @@ async def test_admin_editor_refuses_a_bad_role_without_error(
 
 
 async def test_admin_editor_refuses_a_username_taken_in_another_case(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), username="Susan")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, username="Susan")
     assert "Username already in use." in await _html(response)
 
 
 async def test_admin_editor_may_change_the_case_of_a_username(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    db: AsyncSession, make_user: Any, edit_as_admin: EditAsAdmin
 ) -> None:
     john = await make_user("john")
-    async with signed_in(client, await make_user("admin", role="Administrator")):
-        form = _admin_form(john, await _role_id(db, "User"), username="John")
-        response = await client.post(
-            f"/edit-profile/{john.id}", form={**form, "csrf_token": await csrf(client, "/")}
-        )
+    response = await edit_as_admin(john, username="John")
     assert response.status_code == 302
     assert (await _reloaded(db, john)).username == "John"
