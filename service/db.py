@@ -37,10 +37,12 @@ def async_url(url: str) -> URL:
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers and one writer work at once; the busy timeout makes a
-    # second writer wait instead of failing with "database is locked".
+    # second writer wait instead of failing with "database is locked". A writer
+    # holds the lock across awaits, and under a burst of logins (Argon2 keeps
+    # both cores busy) its event loop can lag by seconds: 10 s leaves room.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -36,12 +36,13 @@ async def reserve_attempt(
     them, so a burst gets no more password checks than the limit. A refused
     attempt is taken back, so guessing during a lockout does not prolong it.
     On success the caller deletes the row (`forget_attempt`) or all of the
-    pair's failures (`clear_failures`); on failure it stays.
+    pair's failures (`clear_failures`); on failure it stays (`attempt_failed`).
+
+    Each write is one statement and its commit: on SQLite every other writer
+    waits for this one, so it holds the write lock as briefly as it can.
     """
     email, address = _key(email, address)
     now = utcnow()
-    window_start = now - timedelta(seconds=config.login_window)
-    await session.execute(delete(LoginFailure).where(LoginFailure.timestamp <= window_start))
     attempt = LoginFailure(email=email, address=address, timestamp=now)
     session.add(attempt)
     await session.commit()
@@ -51,7 +52,7 @@ async def reserve_attempt(
         .where(
             LoginFailure.email == email,
             LoginFailure.address == address,
-            LoginFailure.timestamp > window_start,
+            LoginFailure.timestamp > now - timedelta(seconds=config.login_window),
         )
     )
     if (failures or 0) > config.login_max_failures:
@@ -59,6 +60,13 @@ async def reserve_attempt(
         await session.commit()
         return None
     return attempt
+
+
+async def attempt_failed(session: AsyncSession, config: Config) -> None:
+    """The reserved attempt stays as a failure; forget failures older than the window."""
+    window_start = utcnow() - timedelta(seconds=config.login_window)
+    await session.execute(delete(LoginFailure).where(LoginFailure.timestamp <= window_start))
+    await session.commit()
 
 
 async def forget_attempt(session: AsyncSession, attempt: LoginFailure) -> None:

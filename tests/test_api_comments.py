@@ -205,9 +205,9 @@ async def test_post_comments_statement_count_does_not_grow(
     await add_comments(db, post, john, *[f"c{i}" for i in range(19)])
     with count_statements() as twenty:
         assert len(await comment_bodies(client, api_auth(*JOHN), path)) == 20
-    # Password authentication (the throttle's attempt: prune, insert, count, then the
-    # user and the attempt taken back), the post, count, rows.
-    assert len(one) == len(twenty) == 8
+    # Password authentication (the throttle's attempt: insert, count, then the user
+    # and the attempt taken back), the post, count, rows.
+    assert len(one) == len(twenty) == 7
 
 
 async def test_all_comments_statement_count_does_not_grow(
@@ -225,5 +225,5 @@ async def test_all_comments_statement_count_does_not_grow(
     await add_comments(db, post, john, *[f"c{i}" for i in range(19)])
     with count_statements() as twenty:
         assert len(await comment_bodies(client, api_auth(*JOHN), "/api/v1/comments/")) == 20
-    # Password authentication (prune, insert, count, user, attempt taken back), count, rows.
-    assert len(one) == len(twenty) == 7
+    # Password authentication (insert, count, user, attempt taken back), count, rows.
+    assert len(one) == len(twenty) == 6

@@ -93,9 +93,9 @@ async def test_list_statement_count_does_not_grow(
     with count_statements() as twenty:
         response = await client.get("/api/v1/posts/", headers=api_auth(*JOHN))
     assert len((await response.get_json())["posts"]) == 20
-    # Password authentication (prune, insert, count, user, attempt taken back), count,
+    # Password authentication (insert, count, user, attempt taken back), count,
     # rows, comment counts.
-    assert len(one) == len(twenty) == 8
+    assert len(one) == len(twenty) == 7
 
 
 async def test_new_post_is_201_with_location(

@@ -119,6 +119,6 @@ async def test_timeline_statement_count_does_not_grow(
     await write(db, *[(susan if i % 2 else john, f"p{i}") for i in range(19)])
     with count_statements() as twenty:
         assert len(await posts_of(client, api_auth, path)) == 20
-    # Password authentication (prune, insert, count, user, attempt taken back), the user,
+    # Password authentication (insert, count, user, attempt taken back), the user,
     # count, rows, comment counts.
-    assert len(one) == len(twenty) == 9
+    assert len(one) == len(twenty) == 8

@@ -33,7 +33,7 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
     engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.sqlite'}")
     async with engine.connect() as conn:
         assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
-        assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 5000
+        assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 10000
         assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
     await engine.dispose()
 

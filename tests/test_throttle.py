@@ -128,12 +128,13 @@ async def test_failures_older_than_the_window_do_not_count(
     assert response.status_code == 302
 
 
-async def test_an_attempt_prunes_expired_rows(app: Quart, db: AsyncSession) -> None:
+async def test_a_failed_attempt_prunes_expired_rows(app: Quart, db: AsyncSession) -> None:
     config = app.extensions["flasky_config"]
     long_ago = utcnow() - timedelta(seconds=config.login_window + 1)
     db.add(LoginFailure(email="old@flasky.dev", address="192.0.2.1", timestamp=long_ago))
     await db.commit()
     await throttle.reserve_attempt(db, config, "john@flasky.dev", "192.0.2.2")
+    await throttle.attempt_failed(db, config)
     rows = (await db.scalars(select(LoginFailure.email))).all()
     assert rows == ["john@flasky.dev"]
 

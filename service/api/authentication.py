@@ -75,6 +75,7 @@ async def _by_password(email: str, password: str) -> Caller | None:
         )
     user = await authenticate(session, email, password)
     if user is None:
+        await throttle.attempt_failed(session, config)
         return None
     await throttle.forget_attempt(session, attempt)
     # Also keeps a password hash upgraded to today's Argon2 parameters, if it was.

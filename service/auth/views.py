@@ -100,6 +100,7 @@ async def login() -> ResponseReturnValue:
             return page, 429, {"Retry-After": str(config.login_window)}
         user = await authenticate(db, form.email.data, form.password.data)
         if user is None:
+            await throttle.attempt_failed(db, config)
             await flash("Invalid email or password.", "danger")
         else:
             await throttle.clear_failures(db, form.email.data, address)
