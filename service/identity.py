@@ -89,6 +89,14 @@ def current_db_user() -> User | None:
     return current_user.user  # type: ignore[attr-defined]
 
 
+def signed_in_user() -> User:
+    """The logged-in user of a view behind `login_required` (401 if there is none)."""
+    user = current_db_user()
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
 async def _touch_last_seen(user: User) -> None:
     now = utcnow()
     if now - user.last_seen < LAST_SEEN_RESOLUTION:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -207,6 +209,10 @@ class User(Base):
     def is_administrator(self) -> bool:
         return self.can(Permission.ADMIN)
 
+    def can_change(self, post: Post) -> bool:
+        """Whether this user may edit or delete `post`: its author or an administrator."""
+        return post.author_id == self.id or self.is_administrator()
+
     def end_all_sessions(self) -> None:
         self.session_generation = (self.session_generation or 0) + 1
 
@@ -238,6 +244,12 @@ class Post(Base):
     comments: Mapped[list[Comment]] = relationship(
         back_populates="post", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @staticmethod
+    def in_timeline_of(user_id: int) -> ColumnElement[bool]:
+        """Posts of the users `user_id` follows, and their own: no self-follow row is needed."""
+        followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
+        return or_(Post.author_id.in_(followed), Post.author_id == user_id)
 
     def __repr__(self) -> str:
         return f"<Post {self.id}>"

@@ -6,10 +6,8 @@ pages: only callers with MODERATE see it (and count it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from quart import Response, jsonify, url_for
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 
 from ..config import current_config
 from ..db import get_session
@@ -26,19 +24,6 @@ from .representations import JSON, comment_json, page_json
 def visible_to(user: User) -> ColumnElement[bool]:
     """Which comments `user` may see: moderators all, everyone else the enabled ones."""
     return true() if user.can(Permission.MODERATE) else Comment.disabled.is_(False)
-
-
-async def comment_counts(post_ids: Iterable[int], viewer: User) -> dict[int, int]:
-    """Comments per post the viewer can see, for a whole page of posts in one statement."""
-    ids = list(post_ids)
-    if not ids:
-        return {}
-    rows = await get_session().execute(
-        select(Comment.post_id, func.count())
-        .where(Comment.post_id.in_(ids), visible_to(viewer))
-        .group_by(Comment.post_id)
-    )
-    return {post_id: count for post_id, count in rows}
 
 
 async def _comments_page(statement: Select[Comment], endpoint: str, **values: int) -> JSON:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from quart import Response, jsonify, url_for
@@ -9,12 +10,13 @@ from sqlalchemy import Select, select
 
 from ..config import current_config
 from ..db import get_session
+from ..main.queries import comment_counts
 from ..markdown import render_post
 from ..models import Permission, Post
 from ..pagination import page_arg, paginate
 from . import api
 from .authentication import current_caller, forbid_unless, permission_required
-from .comments import comment_counts
+from .comments import visible_to
 from .lookup import get_or_404
 from .payloads import body_field
 from .representations import JSON, no_content, page_json, post_json
@@ -28,21 +30,25 @@ async def posts_page(statement: Select[Post], endpoint: str, **values: Any) -> J
         page_arg(),
         current_config().posts_per_page,
     )
-    counts = await comment_counts((post.id for post in page.items), current_caller().user)
-    items = [post_json(post, counts.get(post.id, 0)) for post in page.items]
+    counts = await _visible_comment_counts(post.id for post in page.items)
+    items = [post_json(post, counts[post.id]) for post in page.items]
     return page_json("posts", items, page, endpoint, **values)
 
 
+async def _visible_comment_counts(post_ids: Iterable[int]) -> dict[int, int]:
+    """Comment counts as the caller sees them: disabled comments only for moderators."""
+    return await comment_counts(get_session(), post_ids, visible_to(current_caller().user))
+
+
 async def _post_with_count(post: Post) -> JSON:
-    counts = await comment_counts([post.id], current_caller().user)
-    return post_json(post, counts.get(post.id, 0))
+    counts = await _visible_comment_counts([post.id])
+    return post_json(post, counts[post.id])
 
 
 async def _editable_post(id: int) -> Post:
     """The post, if the caller may change it: its author or an administrator."""
     post = await get_or_404(Post, id)
-    user = current_caller().user
-    forbid_unless(post.author_id == user.id or user.can(Permission.ADMIN))
+    forbid_unless(current_caller().user.can_change(post))
     return post
 
 

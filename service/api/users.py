@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..db import get_session
-from ..models import Follow, Post, User
+from ..models import Post, User
 from . import api
 from .lookup import get_or_404
 from .posts import posts_page
@@ -31,6 +31,5 @@ async def get_user_posts(id: int) -> JSON:
 async def get_user_followed_posts(id: int) -> JSON:
     """The user's timeline: posts of the people they follow, and their own."""
     await get_or_404(User, id)
-    followed = select(Follow.followed_id).where(Follow.follower_id == id)
-    statement = select(Post).where(or_(Post.author_id.in_(followed), Post.author_id == id))
+    statement = select(Post).where(Post.in_timeline_of(id))
     return await posts_page(statement, "api.get_user_followed_posts", id=id)

@@ -6,7 +6,7 @@ import math
 
 from quart import flash, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
-from quart_auth import Unauthorized, login_required, login_user, logout_user
+from quart_auth import login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +14,7 @@ from .. import throttle
 from ..config import current_config
 from ..db import get_session
 from ..email import absolute_url, send_email, wait_like_a_send
-from ..identity import SessionUser, current_db_user
+from ..identity import SessionUser, current_db_user, signed_in_user
 from ..models import User
 from ..passwords import verify_password
 from ..tokens import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
@@ -40,14 +40,6 @@ MAIL_FAILED = "The email could not be sent. Please try again in a few minutes."
 # endpoints (static files, the health check) are not pages, nor are avatars.
 _OPEN_TO_UNCONFIRMED_BLUEPRINTS = {None, "auth", "api"}
 _OPEN_TO_UNCONFIRMED_ENDPOINTS = {"main.avatar"}
-
-
-def _signed_in_user() -> User:
-    """The logged-in user of a view behind `login_required`."""
-    user = current_db_user()
-    if user is None:
-        raise Unauthorized()
-    return user
 
 
 def _home() -> ResponseReturnValue:
@@ -120,7 +112,7 @@ async def logout() -> ResponseReturnValue:
 @auth.route("/logout-everywhere", methods=["POST"])
 @login_required
 async def logout_everywhere() -> ResponseReturnValue:
-    _signed_in_user().end_all_sessions()
+    signed_in_user().end_all_sessions()
     await get_session().commit()
     _end_session()
     await flash("You have been logged out of every browser and device.", "info")
@@ -172,7 +164,7 @@ async def confirm(token: str) -> ResponseReturnValue:
 @auth.route("/confirm", methods=["POST"])
 @login_required
 async def resend_confirmation() -> ResponseReturnValue:
-    user = _signed_in_user()
+    user = signed_in_user()
     if user.confirmed:
         return _home()
     if await _send_confirmation(user):
@@ -193,7 +185,7 @@ async def unconfirmed() -> ResponseReturnValue:
 @auth.route("/change-password", methods=["GET", "POST"])
 @login_required
 async def change_password() -> ResponseReturnValue:
-    user = _signed_in_user()
+    user = signed_in_user()
     form = await ChangePasswordForm.from_request()
     if await form.validate_on_submit():
         if await verify_password(user.password_hash, form.old_password.data):
@@ -252,7 +244,7 @@ async def password_reset(token: str) -> ResponseReturnValue:
 @auth.route("/change_email", methods=["GET", "POST"])
 @login_required
 async def change_email_request() -> ResponseReturnValue:
-    user = _signed_in_user()
+    user = signed_in_user()
     form = await ChangeEmailForm.from_request()
     if await form.validate_on_submit():
         if await verify_password(user.password_hash, form.password.data):
@@ -277,7 +269,7 @@ async def change_email_request() -> ResponseReturnValue:
 @auth.route("/change_email/<token>")
 @login_required
 async def change_email(token: str) -> ResponseReturnValue:
-    user = _signed_in_user()
+    user = signed_in_user()
     db = get_session()
     use = await use_token(db, CHANGE_EMAIL, token)
     new_email = use.claims.get("new_email") if use is not None else None

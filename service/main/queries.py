@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, exists, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -45,14 +45,16 @@ def _count(column: Any, *conditions: ColumnElement[bool]) -> Any:
     return select(func.count(column)).where(*conditions).scalar_subquery()
 
 
-async def comment_counts(session: AsyncSession, post_ids: Iterable[int]) -> dict[int, int]:
-    """Comments per post for a page of posts, in one grouped query."""
+async def comment_counts(
+    session: AsyncSession, post_ids: Iterable[int], *conditions: ColumnElement[bool]
+) -> dict[int, int]:
+    """Comments per post (of those matching `conditions`) for a page of posts, in one query."""
     ids = list(post_ids)
     if not ids:
         return {}
     rows = await session.execute(
         select(Comment.post_id, func.count(Comment.id))
-        .where(Comment.post_id.in_(ids))
+        .where(Comment.post_id.in_(ids), *conditions)
         .group_by(Comment.post_id)
     )
     counts: dict[int, int] = dict.fromkeys(ids, 0)
@@ -77,10 +79,7 @@ async def all_posts(session: AsyncSession, page: int, per_page: int) -> PostPage
 
 
 async def followed_posts(session: AsyncSession, user_id: int, page: int, per_page: int) -> PostPage:
-    """Posts of the users `user_id` follows, and their own: no self-follow row is needed."""
-    followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
-    condition = or_(Post.author_id.in_(followed), Post.author_id == user_id)
-    return await _post_page(session, condition, page, per_page)
+    return await _post_page(session, Post.in_timeline_of(user_id), page, per_page)
 
 
 async def posts_by(session: AsyncSession, user_id: int, page: int, per_page: int) -> PostPage:

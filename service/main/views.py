@@ -19,7 +19,7 @@ from ..avatars import identicon_svg
 from ..config import current_config
 from ..db import get_session
 from ..decorators import admin_required, can, permission_required
-from ..identity import current_db_user
+from ..identity import current_db_user, signed_in_user
 from ..markdown import render_comment, render_post
 from ..models import Comment, Follow, Permission, Post, User
 from ..pagination import page_arg
@@ -27,13 +27,6 @@ from . import main, queries
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
 SHOW_FOLLOWED_MAX_AGE = 30 * 24 * 60 * 60
-
-
-def _viewer() -> User:
-    """The logged-in user of a view that requires a login."""
-    user = current_db_user()
-    assert user is not None, "view needs login_required"
-    return user
 
 
 def _viewer_id() -> int | None:
@@ -55,7 +48,7 @@ async def index() -> ResponseReturnValue:
         if await form.validate_async():
             session = get_session()
             body = form.body.data
-            session.add(Post(body=body, body_html=render_post(body), author_id=_viewer().id))
+            session.add(Post(body=body, body_html=render_post(body), author_id=signed_in_user().id))
             await session.commit()
             return redirect(url_for(".index"))
     viewer = current_db_user()
@@ -124,7 +117,7 @@ async def user(username: str) -> str:
 @main.route("/edit-profile", methods=["GET", "POST"])
 @login_required
 async def edit_profile() -> ResponseReturnValue:
-    user = _viewer()
+    user = signed_in_user()
     form = await EditProfileForm.from_request(obj=user)
     if await form.validate_on_submit():
         user.name = _text(form.name)
@@ -187,7 +180,7 @@ async def post(id: int) -> ResponseReturnValue:
                     body=body,
                     body_html=render_comment(body),
                     post_id=post.id,
-                    author_id=_viewer().id,
+                    author_id=signed_in_user().id,
                 )
             )
             await session.commit()
@@ -213,7 +206,7 @@ async def _editable_post(id: int) -> Post:
     post = await get_session().get(Post, id)
     if post is None:
         abort(404)
-    if post.author_id != _viewer_id() and not can(Permission.ADMIN):
+    if not signed_in_user().can_change(post):
         abort(403)
     return post
 
@@ -255,7 +248,7 @@ async def preview() -> Response:
 @permission_required(Permission.FOLLOW)
 async def follow(username: str) -> ResponseReturnValue:
     session = get_session()
-    viewer = _viewer()
+    viewer = signed_in_user()
     user = await queries.user_by_username(session, username)
     if user is None:
         await flash("Invalid user.")
@@ -287,7 +280,7 @@ async def unfollow(username: str) -> ResponseReturnValue:
     if user is None:
         await flash("Invalid user.")
         return redirect(url_for(".index"))
-    if await queries.unfollow(session, _viewer().id, user.id):
+    if await queries.unfollow(session, signed_in_user().id, user.id):
         await session.commit()
         await flash(f"You are not following {user.username} anymore.")
     else:
