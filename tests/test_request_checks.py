@@ -45,3 +45,31 @@ async def test_nul_in_the_login_form_is_refused(client: QuartClient, csrf) -> No
 async def test_ordinary_unicode_passes(client: QuartClient) -> None:
     response = await client.get("/user/%C3%A9l%C3%A8ve")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/post/99999999999",
+        "/edit/99999999999",
+        "/edit-profile/99999999999",
+        "/avatar/99999999999.svg",
+        "/api/v1/posts/99999999999",
+        "/api/v1/users/2147483648/posts/",
+    ],
+)
+async def test_an_id_no_integer_column_holds_is_a_404(
+    client: QuartClient,
+    make_user: MakeUser,
+    signed_in,
+    path: str,  # type: ignore[no-untyped-def]
+) -> None:
+    admin = await make_user("boss", role="Administrator")
+    async with signed_in(client, admin):
+        response = await client.get(path, headers={"Authorization": "Basic eA=="})
+    assert response.status_code == 404
+
+
+async def test_the_largest_id_still_reaches_the_view(client: QuartClient) -> None:
+    response = await client.get("/avatar/2147483647.svg")
+    assert response.status_code == 200

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..request_checks import MAX_ID
 from . import api
-from .lookup import MAX_ID
 from .representations import JSON
 from .tokens import TOKEN_LIFETIME
 
