@@ -73,3 +73,9 @@ async def test_an_id_no_integer_column_holds_is_a_404(
 async def test_the_largest_id_still_reaches_the_view(client: QuartClient) -> None:
     response = await client.get("/avatar/2147483647.svg")
     assert response.status_code == 200
+
+
+async def test_an_id_out_of_range_is_a_404_for_every_method(client: QuartClient) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = await client.open("/api/v1/posts/99999999999", method=method)
+        assert response.status_code == 404, method
