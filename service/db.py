@@ -1,15 +1,39 @@
-"""The database: engine, one AsyncSession per request, SQLite pragmas, slow-query log."""
+"""The database: engine, one AsyncSession per request, SQLite pragmas, slow-query log.
+
+Transactions on SQLite. Python's sqlite3 driver, left to itself, begins a
+transaction only before an INSERT, UPDATE or DELETE, so reads run outside any
+transaction and SQLite, not the code, decides when the write lock is taken.
+Worse, in WAL mode a transaction that has read and then writes cannot wait for
+the write lock: if another connection committed since its read began, SQLite
+answers SQLITE_BUSY ("database is locked") at once, whatever the busy
+timeout, because waiting could never make its snapshot current again. So the
+driver's own transaction control is switched off (`isolation_level = None`)
+and the engine's `begin` event emits the BEGIN itself: a plain, deferred
+`BEGIN` for work that only reads, and `BEGIN IMMEDIATE` for work that writes,
+which takes the write lock before the first statement and so waits for it
+(busy timeout) instead of failing. Code says "this unit of work writes" with
+`write_transaction(session)`; every write in the application goes through it.
+Within one process the writers also queue on an asyncio lock: SQLite's busy
+handler polls, so fifty waiting connections would race for the lock each
+time it is freed and an unlucky one could starve past the busy timeout; with
+the queue, only one writer per worker process waits on SQLite at a time.
+On PostgreSQL the same helper is a plain transaction, and writers run in parallel.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from quart import Quart, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,17 +59,32 @@ def async_url(url: str) -> URL:
     return parsed
 
 
+# The connection execution option that makes the `begin` event take the write lock.
+WRITE_OPTION = "flasky_write"
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver emits no BEGIN of its own: `_begin_sqlite` decides which one.
+    dbapi_connection.isolation_level = None
     # WAL lets readers and one writer work at once; the busy timeout makes a
-    # second writer wait instead of failing with "database is locked". A writer
-    # holds the lock across awaits, and under a burst of logins (Argon2 keeps
-    # both cores busy) its event loop can lag by seconds: 10 s leaves room.
+    # second writer wait for the lock (BEGIN IMMEDIATE waits, see the module
+    # docstring). A writer holds the lock across awaits, and under a burst of
+    # logins (Argon2 keeps both cores busy) its event loop can lag by seconds:
+    # 10 s leaves room.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    # Deferred for readers (they never block anyone in WAL mode), immediate for
+    # writers, so that a writer waits for the lock up front instead of meeting
+    # SQLITE_BUSY when its first write comes after a read.
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _watch_slow_queries(engine: AsyncEngine, threshold: float) -> None:
@@ -74,6 +113,7 @@ def make_engine(url: str, slow_query_time: float = 0.5) -> AsyncEngine:
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
     _watch_slow_queries(engine, slow_query_time)
     return engine
 
@@ -102,3 +142,50 @@ def get_session() -> AsyncSession:
         session = current_app.extensions["db_sessionmaker"]()
         g.db_session = session
     return session
+
+
+# One queue of SQLite writers per engine and event loop (an asyncio lock belongs to one loop).
+_write_queues: weakref.WeakKeyDictionary[
+    Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+
+
+def _write_queue(session: AsyncSession) -> asyncio.Lock | None:
+    """The lock this process's SQLite writers take turns on; None for other databases."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    per_loop = _write_queues.setdefault(bind.sync_engine, weakref.WeakKeyDictionary())
+    return per_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
+@asynccontextmanager
+async def write_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A transaction that writes: the write lock is taken up front, the block's work committed.
+
+    A read transaction still open on `session` is ended first (it holds no
+    changes: those belong inside the block), then a new transaction begins with
+    `BEGIN IMMEDIATE` on SQLite (a plain BEGIN elsewhere). On SQLite every
+    other writer waits while the block runs, so keep it to the statements
+    themselves: hash passwords and render Markdown before entering it. An
+    exception rolls the block back and propagates (an IntegrityError, say,
+    for the caller to turn into a message).
+    """
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            # Flushing them here would write inside the read transaction.
+            raise RuntimeError("Changes made before write_transaction belong inside it")
+        await session.commit()
+    queue = _write_queue(session)
+    if queue is not None:
+        await queue.acquire()
+    try:
+        await session.connection(execution_options={WRITE_OPTION: True})
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        if queue is not None:
+            queue.release()

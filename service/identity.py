@@ -13,10 +13,10 @@ from datetime import timedelta
 from quart import Quart, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, current_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .db import get_session
+from .db import get_session, write_transaction
 from .errors import error_response, wants_json
 from .models import Permission, User, utcnow
 
@@ -101,10 +101,8 @@ async def _touch_last_seen(user: User) -> None:
     now = utcnow()
     if now - user.last_seen < LAST_SEEN_RESOLUTION:
         return
-    session = get_session()
-    await session.execute(update(User).where(User.id == user.id).values(last_seen=now))
-    await session.commit()
-    user.last_seen = now
+    async with write_transaction(get_session()):
+        user.last_seen = now
 
 
 def init_app(app: Quart) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Config
+from .db import write_transaction
 from .models import LoginFailure, utcnow
 
 # The columns' sizes; longer keys are cut, which only merges absurd inputs.
@@ -38,14 +39,15 @@ async def reserve_attempt(
     On success the caller deletes the row (`forget_attempt`) or all of the
     pair's failures (`clear_failures`); on failure it stays (`attempt_failed`).
 
-    Each write is one statement and its commit: on SQLite every other writer
-    waits for this one, so it holds the write lock as briefly as it can.
+    Each write is one short transaction of its own (`write_transaction`): on
+    SQLite every other writer waits for it, so it holds the write lock as
+    briefly as it can, and never across the password check.
     """
     email, address = _key(email, address)
     now = utcnow()
-    attempt = LoginFailure(email=email, address=address, timestamp=now)
-    session.add(attempt)
-    await session.commit()
+    async with write_transaction(session):
+        attempt = LoginFailure(email=email, address=address, timestamp=now)
+        session.add(attempt)
     failures = await session.scalar(
         select(func.count())
         .select_from(LoginFailure)
@@ -57,7 +59,6 @@ async def reserve_attempt(
     )
     if (failures or 0) > config.login_max_failures:
         await forget_attempt(session, attempt)
-        await session.commit()
         return None
     return attempt
 
@@ -65,18 +66,20 @@ async def reserve_attempt(
 async def attempt_failed(session: AsyncSession, config: Config) -> None:
     """The reserved attempt stays as a failure; forget failures older than the window."""
     window_start = utcnow() - timedelta(seconds=config.login_window)
-    await session.execute(delete(LoginFailure).where(LoginFailure.timestamp <= window_start))
-    await session.commit()
+    async with write_transaction(session):
+        await session.execute(delete(LoginFailure).where(LoginFailure.timestamp <= window_start))
 
 
 async def forget_attempt(session: AsyncSession, attempt: LoginFailure) -> None:
-    """Take back an attempt that turned out not to be a failure (the caller commits)."""
-    await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
+    """Take back an attempt that turned out not to be a failure."""
+    async with write_transaction(session):
+        await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
 
 
 async def clear_failures(session: AsyncSession, email: str, address: str | None) -> None:
-    """Forget this pair's failures after a successful login (the caller commits)."""
+    """Forget this pair's failures after a successful login."""
     email, address = _key(email, address)
-    await session.execute(
-        delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
-    )
+    async with write_transaction(session):
+        await session.execute(
+            delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
+        )

@@ -14,7 +14,6 @@ and per-address lockout, so the API is no way around it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -30,7 +29,7 @@ from .. import throttle
 from ..auth.accounts import authenticate
 from ..config import current_config
 from ..db import get_session
-from ..models import ApiToken, Permission, User, utcnow
+from ..models import ApiToken, Permission, User, hash_token, utcnow
 from . import api
 
 # The only endpoint anyone may read: clients need it before they have credentials.
@@ -46,11 +45,6 @@ class Caller:
 
     user: User
     token: ApiToken | None
-
-
-def hash_token(token: str) -> str:
-    """What the database keeps of a token: a leaked table yields no usable token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def current_caller() -> Caller:
@@ -78,8 +72,6 @@ async def _by_password(email: str, password: str) -> Caller | None:
         await throttle.attempt_failed(session, config)
         return None
     await throttle.forget_attempt(session, attempt)
-    # Also keeps a password hash upgraded to today's Argon2 parameters, if it was.
-    await session.commit()
     return Caller(user, None)
 
 

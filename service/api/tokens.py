@@ -14,16 +14,37 @@ from datetime import timedelta
 from quart import Response, abort
 from sqlalchemy import delete
 
-from ..db import get_session
-from ..models import ApiToken, utcnow
+from ..db import get_session, write_transaction
+from ..models import ApiToken, hash_token, utcnow
 from . import api
-from .authentication import current_caller, hash_token, invalid_credentials
-from .representations import JSON, no_content
+from .authentication import current_caller, invalid_credentials
+from .operations import operation
+from .representations import JSON, Schema, no_content, string
 
 TOKEN_LIFETIME = 3600  # seconds
 
 
 @api.route("/tokens/", methods=["POST"])
+@operation(
+    "Trade e-mail and password for a token (a token cannot mint one)",
+    returns=Schema(
+        "Token",
+        "A new token",
+        {
+            "type": "object",
+            "required": ["token", "expiration"],
+            "properties": {
+                "token": string("Use as the Basic-auth user name, with an empty password"),
+                "expiration": {
+                    "type": "integer",
+                    "const": TOKEN_LIFETIME,
+                    "description": "Seconds",
+                },
+            },
+            "additionalProperties": False,
+        },
+    ),
+)
 async def get_token() -> tuple[JSON, int, dict[str, str]]:
     caller = current_caller()
     if caller.token is not None:
@@ -31,20 +52,21 @@ async def get_token() -> tuple[JSON, int, dict[str, str]]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session = get_session()
-    # Expired rows are useless; pruning them here keeps the table small without a cron job.
-    await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
-    session.add(
-        ApiToken(
-            token_hash=hash_token(token),
-            user_id=caller.user.id,
-            expires_at=now + timedelta(seconds=TOKEN_LIFETIME),
+    async with write_transaction(session):
+        # Expired rows are useless; pruning them here keeps the table small without a cron job.
+        await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+        session.add(
+            ApiToken(
+                token_hash=hash_token(token),
+                user_id=caller.user.id,
+                expires_at=now + timedelta(seconds=TOKEN_LIFETIME),
+            )
         )
-    )
-    await session.commit()
     return {"token": token, "expiration": TOKEN_LIFETIME}, 200, {"Cache-Control": "no-store"}
 
 
 @api.route("/tokens/", methods=["DELETE"])
+@operation("Revoke the token this request authenticates with", status=204)
 async def revoke_token() -> Response:
     """Revoke the token this request authenticated with."""
     token = current_caller().token
@@ -55,6 +77,6 @@ async def revoke_token() -> Response:
             "and an empty password",
         )
     session = get_session()
-    await session.delete(token)
-    await session.commit()
+    async with write_transaction(session):
+        await session.delete(token)
     return no_content()

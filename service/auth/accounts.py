@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from ..config import current_config
+from ..db import write_transaction
 from ..models import ApiToken, Role, User
 from ..passwords import hash_password, needs_rehash, verify_password
 
@@ -30,22 +31,20 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
 
 
 async def create_account(session: AsyncSession, email: str, username: str, password: str) -> User:
-    """A new, unconfirmed user (not yet committed).
+    """A new, unconfirmed user, committed (IntegrityError if the address or name is taken).
 
     The `FLASKY_ADMIN` address becomes an Administrator, everyone else gets the
-    default role.
+    default role. The password is hashed before the write lock is taken.
     """
     if email.lower() == current_config().admin_email:
         role_query = select(Role).where(Role.name == "Administrator")
     else:
         role_query = select(Role).where(Role.default.is_(True))
-    user = User(
-        email=email,
-        username=username,
-        password_hash=await hash_password(password),
-        role=await session.scalar(role_query),
-    )
-    session.add(user)
+    role = await session.scalar(role_query)
+    password_hash = await hash_password(password)
+    async with write_transaction(session):
+        user = User(email=email, username=username, password_hash=password_hash, role=role)
+        session.add(user)
     return user
 
 
@@ -54,7 +53,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
     An unknown address still costs one Argon2 verification, so the response
     time does not tell which addresses have an account. A hash made with
-    weaker parameters than today's is upgraded (the caller commits).
+    weaker parameters than today's is upgraded (and committed).
     """
     user = await session.scalar(
         select(User).options(joinedload(User.role)).where(User.email == email.lower())
@@ -65,15 +64,19 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     if not await verify_password(user.password_hash, password):
         return None
     if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(password)
+        upgraded = await hash_password(password)
+        async with write_transaction(session):
+            user.password_hash = upgraded
     return user
 
 
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
     """Give `user` a new password; their sessions and API tokens end with the old one.
 
-    The caller commits, and logs the current browser back in if it should stay.
+    Committed here; the caller logs the current browser back in if it should stay.
     """
-    user.password_hash = await hash_password(password)
-    user.end_all_sessions()
-    await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    password_hash = await hash_password(password)
+    async with write_transaction(session):
+        user.password_hash = password_hash
+        user.end_all_sessions()
+        await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import throttle
 from ..config import current_config
-from ..db import get_session
+from ..db import get_session, write_transaction
 from ..email import absolute_url, send_email, wait_like_a_send
 from ..identity import SessionUser, current_db_user, signed_in_user
 from ..models import User
 from ..passwords import verify_password
-from ..tokens import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
+from ..signed_links import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
 from . import auth
 from .accounts import authenticate, create_account, email_taken, set_password
 from .forms import (
@@ -96,7 +96,6 @@ async def login() -> ResponseReturnValue:
             await flash("Invalid email or password.", "danger")
         else:
             await throttle.clear_failures(db, form.email.data, address)
-            await db.commit()
             _start_session(user, remember=form.remember_me.data)
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return await render_template("auth/login.html", form=form)
@@ -112,8 +111,8 @@ async def logout() -> ResponseReturnValue:
 @auth.route("/logout-everywhere", methods=["POST"])
 @login_required
 async def logout_everywhere() -> ResponseReturnValue:
-    signed_in_user().end_all_sessions()
-    await get_session().commit()
+    async with write_transaction(get_session()):
+        signed_in_user().end_all_sessions()
     _end_session()
     await flash("You have been logged out of every browser and device.", "info")
     return _home()
@@ -126,12 +125,10 @@ async def register() -> ResponseReturnValue:
     form = await RegistrationForm.from_request()
     if await form.validate_on_submit():
         db = get_session()
-        user = await create_account(db, form.email.data, form.username.data, form.password.data)
         try:
-            await db.commit()
+            user = await create_account(db, form.email.data, form.username.data, form.password.data)
         except IntegrityError:
             # Someone took the address or name since the form was checked: say which.
-            await db.rollback()
             await form.validate_async()
             return await render_template("auth/register.html", form=form)
         if await _send_confirmation(user):
@@ -153,8 +150,8 @@ async def confirm(token: str) -> ResponseReturnValue:
     if use is None:
         await flash("The confirmation link is invalid or has expired.", "danger")
     elif not use.user.confirmed:
-        use.user.confirmed = True
-        await db.commit()
+        async with write_transaction(db):
+            use.user.confirmed = True
         await flash("You have confirmed your account. Thanks!", "success")
     if current_db_user() is None:
         return redirect(url_for("auth.login"))
@@ -190,7 +187,6 @@ async def change_password() -> ResponseReturnValue:
     if await form.validate_on_submit():
         if await verify_password(user.password_hash, form.old_password.data):
             await set_password(get_session(), user, form.password.data)
-            await get_session().commit()
             # Every other session ended with the old generation; this browser stays.
             login_user(SessionUser.of(user), remember=bool(session.get(REMEMBER_KEY)))
             await flash("Your password has been updated.", "success")
@@ -235,7 +231,6 @@ async def password_reset(token: str) -> ResponseReturnValue:
     form = await PasswordResetForm.from_request()
     if await form.validate_on_submit():
         await set_password(db, use.user, form.password.data)
-        await db.commit()
         await flash("Your password has been updated.", "success")
         return redirect(url_for("auth.login"))
     return await render_template("auth/reset_password.html", form=form)
@@ -278,12 +273,11 @@ async def change_email(token: str) -> ResponseReturnValue:
     elif await email_taken(db, new_email):
         await flash("Email already registered.", "danger")
     else:
-        user.set_email(new_email)
         try:
-            await db.commit()
+            async with write_transaction(db):
+                user.set_email(new_email)
         except IntegrityError:
             # Taken by a registration since the check above.
-            await db.rollback()
             await flash("Email already registered.", "danger")
         else:
             await flash("Your email address has been updated.", "success")
