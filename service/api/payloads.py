@@ -1,8 +1,8 @@
 """Reading JSON request bodies, with a 400 that says what is wrong instead of a 500.
 
 Everything a client can send is checked here before it reaches the database:
-a JSON object, with a `body` that is a non-blank string the database can
-store (PostgreSQL refuses NUL characters, and lone surrogates cannot be
+a JSON object, with a `body` that is a non-blank string, no longer than its
+limit, that the database can store (PostgreSQL refuses NUL characters, and lone surrogates cannot be
 encoded at all).
 """
 
@@ -33,8 +33,11 @@ async def json_object() -> dict[str, Any]:
     return data
 
 
-async def body_field(resource: str) -> str:
-    """The Markdown `body` of a post or comment (`resource` names it in messages, as Flasky's)."""
+async def body_field(resource: str, max_length: int) -> str:
+    """The Markdown `body` of a post or comment (`resource` names it in messages, as Flasky's).
+
+    `max_length` is the field's limit in characters (`service.limits`).
+    """
     body = (await json_object()).get("body")
     if body is None or body == "":
         abort(400, f"{resource} does not have a body")
@@ -42,6 +45,8 @@ async def body_field(resource: str) -> str:
         abort(400, f"{resource} body must be a string")
     if not body.strip():
         abort(400, f"{resource} body must not be blank")
+    if len(body) > max_length:
+        abort(400, f"{resource} body must have at most {max_length} characters")
     if not storable(body):
         abort(400, f"{resource} body must be text without NUL characters or lone surrogates")
     return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,17 +12,50 @@ from wtforms.validators import DataRequired, Email, Length, Regexp
 from ..auth.forms import USERNAME_PATTERN
 from ..db import get_session
 from ..forms import Form
+from ..limits import ABOUT_ME_MAX, COMMENT_BODY_MAX, LOCATION_MAX, NAME_MAX, POST_BODY_MAX
+from ..markdown import TOO_COMPLEX, TooComplex
 from ..models import Role, User
+from ..render_pool import comment_html, post_html
 
 USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
 
 
-class PostForm(Form):
-    body = TextAreaField("What's on your mind?", validators=[DataRequired()])
+class _MarkdownForm(Form):
+    """A form whose `body` is Markdown, rendered while validating.
+
+    Rendering is the last check: text that is too costly to render is a
+    form error on `body` (and `refused` is true, so the page answers 400);
+    valid text leaves its HTML in `body_html`, ready to store.
+    """
+
+    body: Any
+    body_html = ""
+    _render: Callable[[str], Awaitable[str]]
+
+    async def check_body(self, field: Any) -> None:
+        try:
+            self.body_html = await type(self)._render(field.data)
+        except TooComplex as error:
+            raise ValidationError(str(error)) from error
+
+    @property
+    def refused(self) -> bool:
+        """Whether the body was refused as too costly to render."""
+        return TOO_COMPLEX in self.body.errors
 
 
-class CommentForm(Form):
-    body = StringField("Enter your comment", validators=[DataRequired()])
+class PostForm(_MarkdownForm):
+    body = TextAreaField(
+        "What's on your mind?", validators=[DataRequired(), Length(max=POST_BODY_MAX)]
+    )
+    _render = staticmethod(post_html)
+
+
+class CommentForm(_MarkdownForm):
+    body = StringField(
+        "Enter your comment", validators=[DataRequired(), Length(max=COMMENT_BODY_MAX)]
+    )
+    _render = staticmethod(comment_html)
 
 
 class _AccountFields(Form):
@@ -41,9 +75,9 @@ class _AccountFields(Form):
 
 
 class EditProfileForm(Form):
-    name = StringField("Real name", validators=[Length(0, 64)])
-    location = StringField("Location", validators=[Length(0, 64)])
-    about_me = TextAreaField("About me")
+    name = StringField("Real name", validators=[Length(0, NAME_MAX)])
+    location = StringField("Location", validators=[Length(0, LOCATION_MAX)])
+    about_me = TextAreaField("About me", validators=[Length(0, ABOUT_ME_MAX)])
 
 
 class EditProfileAdminForm(_AccountFields, EditProfileForm):
