@@ -6,69 +6,88 @@ pages: only callers with MODERATE see it (and count it).
 
 from __future__ import annotations
 
-from quart import Response, jsonify, url_for
-from sqlalchemy import ColumnElement, Select, select, true
+from quart import Response, abort, jsonify, url_for
 
+from .. import queries
 from ..config import current_config
-from ..db import get_session
-from ..markdown import render_comment
-from ..models import Comment, Permission, Post, User
-from ..pagination import page_arg, paginate
+from ..db import get_session, write_transaction
+from ..limits import COMMENT_BODY_MAX
+from ..markdown import TooComplex
+from ..models import Comment, Permission, Post
+from ..pagination import Pagination, page_arg
+from ..render_pool import comment_html
 from . import api
 from .authentication import current_caller, permission_required
 from .lookup import get_or_404
+from .operations import COMMENT_BODY, operation
 from .payloads import body_field
-from .representations import JSON, comment_json, page_json
+from .representations import COMMENT, COMMENT_PAGE, JSON, comment_json, page_json
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """Which comments `user` may see: moderators all, everyone else the enabled ones."""
-    return true() if user.can(Permission.MODERATE) else Comment.disabled.is_(False)
-
-
-async def _comments_page(statement: Select[Comment], endpoint: str, **values: int) -> JSON:
-    page = await paginate(
-        get_session(),
-        statement.where(visible_to(current_caller().user)),
-        page_arg(),
-        current_config().comments_per_page,
-    )
+def _comments_json(page: Pagination[Comment], endpoint: str, **values: int) -> JSON:
     items = [comment_json(comment) for comment in page.items]
     return page_json("comments", items, page, endpoint, **values)
 
 
 @api.route("/comments/")
+@operation("All comments, newest first", returns=COMMENT_PAGE)
 async def get_comments() -> JSON:
-    statement = select(Comment).order_by(Comment.timestamp.desc(), Comment.id.desc())
-    return await _comments_page(statement, "api.get_comments")
+    page = await queries.all_comments(
+        get_session(),
+        page_arg(),
+        current_config().comments_per_page,
+        queries.comments_visible_to(current_caller().user),
+        authors=False,
+    )
+    return _comments_json(page, "api.get_comments")
 
 
 @api.route("/comments/<int:id>")
+@operation("One comment", returns=COMMENT, errors=(404,))
 async def get_comment(id: int) -> JSON:
-    comment = await get_or_404(Comment, id, visible_to(current_caller().user))
+    comment = await get_or_404(Comment, id, queries.comments_visible_to(current_caller().user))
     return comment_json(comment)
 
 
 @api.route("/posts/<int:id>/comments/")
+@operation("A post's comments, oldest first", returns=COMMENT_PAGE, errors=(404,))
 async def get_post_comments(id: int) -> JSON:
     await get_or_404(Post, id)
-    statement = select(Comment).where(Comment.post_id == id).order_by(Comment.timestamp, Comment.id)
-    return await _comments_page(statement, "api.get_post_comments", id=id)
+    page = await queries.comments_of(
+        get_session(),
+        id,
+        page_arg(),
+        current_config().comments_per_page,
+        queries.comments_visible_to(current_caller().user),
+        authors=False,
+    )
+    return _comments_json(page, "api.get_post_comments", id=id)
 
 
 @api.route("/posts/<int:id>/comments/", methods=["POST"])
+@operation(
+    "Comment on a post (needs COMMENT)",
+    status=201,
+    returns=COMMENT,
+    body=COMMENT_BODY,
+    errors=(404,),
+)
 @permission_required(Permission.COMMENT)
 async def new_post_comment(id: int) -> tuple[Response, int, dict[str, str]]:
     post = await get_or_404(Post, id)
-    body = await body_field("comment")
+    body = await body_field("comment", COMMENT_BODY_MAX)
+    try:
+        body_html = await comment_html(body)
+    except TooComplex as error:
+        abort(400, str(error))
     comment = Comment(
         body=body,
-        body_html=render_comment(body),
+        body_html=body_html,
         author_id=current_caller().user.id,
         post_id=post.id,
     )
     session = get_session()
-    session.add(comment)
-    await session.commit()
+    async with write_transaction(session):
+        session.add(comment)
     location = url_for("api.get_comment", id=comment.id)
     return jsonify(comment_json(comment)), 201, {"Location": location}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 from quart import abort
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement
 
+from .. import queries
 from ..db import get_session
 from ..models import Base
 
@@ -15,7 +16,7 @@ M = TypeVar("M", bound=Base)
 
 async def get_or_404(model: type[M], id: int, *criteria: ColumnElement[bool]) -> M:
     """The row of `model` with this id (and matching `criteria`, e.g. visibility)."""
-    row = await get_session().scalar(select(model).filter_by(id=id).where(*criteria))
+    row = await queries.by_id(get_session(), model, id, *criteria)
     if row is None:
         abort(404, f"No {model.__name__.lower()} with id {id}")
     return row

@@ -2,46 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from quart import Response, jsonify, url_for
-from sqlalchemy import Select, select
+from quart import Response, abort, jsonify, url_for
 
+from .. import queries
 from ..config import current_config
-from ..db import get_session
-from ..main.queries import comment_counts
-from ..markdown import render_post
+from ..db import get_session, write_transaction
+from ..limits import POST_BODY_MAX
+from ..markdown import TooComplex
 from ..models import Permission, Post
-from ..pagination import page_arg, paginate
+from ..pagination import page_arg
+from ..render_pool import post_html
 from . import api
 from .authentication import current_caller, forbid_unless, permission_required
-from .comments import visible_to
 from .lookup import get_or_404
+from .operations import POST_BODY, operation
 from .payloads import body_field
-from .representations import JSON, no_content, page_json, post_json
+from .representations import JSON, POST, POST_PAGE, no_content, page_json, post_json
 
 
-async def posts_page(statement: Select[Post], endpoint: str, **values: Any) -> JSON:
-    """One page of the posts `statement` selects, newest first: three SQL statements."""
-    page = await paginate(
-        get_session(),
-        statement.order_by(Post.timestamp.desc(), Post.id.desc()),
-        page_arg(),
-        current_config().posts_per_page,
-    )
-    counts = await _visible_comment_counts(post.id for post in page.items)
-    items = [post_json(post, counts[post.id]) for post in page.items]
+def page_options() -> dict[str, Any]:
+    """How the API asks for a page of posts: the requested page, counting only visible comments.
+
+    Comment counts are as the caller sees them (disabled comments only for
+    moderators); authors are not loaded, as the JSON names them by id.
+    """
+    return {
+        "page": page_arg(),
+        "per_page": current_config().posts_per_page,
+        "counted": [queries.comments_visible_to(current_caller().user)],
+        "authors": False,
+    }
+
+
+def posts_json(posts: queries.PostPage, endpoint: str, **values: Any) -> JSON:
+    """A page of posts in Flasky's list envelope."""
+    page = posts.pagination
+    items = [post_json(post, posts.comment_counts[post.id]) for post in page.items]
     return page_json("posts", items, page, endpoint, **values)
 
 
-async def _visible_comment_counts(post_ids: Iterable[int]) -> dict[int, int]:
-    """Comment counts as the caller sees them: disabled comments only for moderators."""
-    return await comment_counts(get_session(), post_ids, visible_to(current_caller().user))
-
-
 async def _post_with_count(post: Post) -> JSON:
-    counts = await _visible_comment_counts([post.id])
+    visible = queries.comments_visible_to(current_caller().user)
+    counts = await queries.comment_counts(get_session(), [post.id], visible)
     return post_json(post, counts[post.id])
 
 
@@ -52,42 +56,63 @@ async def _editable_post(id: int) -> Post:
     return post
 
 
+async def _html(body: str) -> str:
+    """The post's HTML, or 400 if it is too costly to render."""
+    try:
+        return await post_html(body)
+    except TooComplex as error:
+        abort(400, str(error))
+
+
 @api.route("/posts/")
+@operation("All posts, newest first", returns=POST_PAGE)
 async def get_posts() -> JSON:
-    return await posts_page(select(Post), "api.get_posts")
+    posts = await queries.all_posts(get_session(), **page_options())
+    return posts_json(posts, "api.get_posts")
 
 
 @api.route("/posts/", methods=["POST"])
+@operation("Write a post (needs WRITE)", status=201, returns=POST, body=POST_BODY)
 @permission_required(Permission.WRITE)
 async def new_post() -> tuple[Response, int, dict[str, str]]:
-    body = await body_field("post")
-    post = Post(body=body, body_html=render_post(body), author_id=current_caller().user.id)
+    body = await body_field("post", POST_BODY_MAX)
+    post = Post(body=body, body_html=await _html(body), author_id=current_caller().user.id)
     session = get_session()
-    session.add(post)
-    await session.commit()
+    async with write_transaction(session):
+        session.add(post)
     return jsonify(post_json(post, 0)), 201, {"Location": url_for("api.get_post", id=post.id)}
 
 
 @api.route("/posts/<int:id>")
+@operation("One post", returns=POST, errors=(404,))
 async def get_post(id: int) -> JSON:
     return await _post_with_count(await get_or_404(Post, id))
 
 
 @api.route("/posts/<int:id>", methods=["PUT"])
+@operation(
+    "Change a post's body (its author or an administrator)",
+    returns=POST,
+    body=POST_BODY,
+    errors=(404,),
+)
 async def edit_post(id: int) -> JSON:
     post = await _editable_post(id)
-    body = await body_field("post")
-    post.body = body
-    post.body_html = render_post(body)
-    await get_session().commit()
+    body = await body_field("post", POST_BODY_MAX)
+    body_html = await _html(body)
+    async with write_transaction(get_session()):
+        post.body, post.body_html = body, body_html
     return await _post_with_count(post)
 
 
 @api.route("/posts/<int:id>", methods=["DELETE"])
+@operation(
+    "Delete a post and its comments (its author or an administrator)", status=204, errors=(404,)
+)
 async def delete_post(id: int) -> Response:
-    """Delete the post; the database deletes its comments with it (ON DELETE CASCADE)."""
+    """Delete the post, as its page does: `queries.delete_post` (comments go by cascade)."""
     post = await _editable_post(id)
     session = get_session()
-    await session.delete(post)
-    await session.commit()
+    async with write_transaction(session):
+        await queries.delete_post(session, post.id)
     return no_content()

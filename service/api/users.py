@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
+from .. import queries
 from ..db import get_session
-from ..models import Post, User
+from ..models import User
 from . import api
 from .lookup import get_or_404
-from .posts import posts_page
-from .representations import JSON, user_json
+from .operations import operation
+from .posts import page_options, posts_json
+from .representations import JSON, POST_PAGE, USER, user_json
 
 
 @api.route("/users/<int:id>")
+@operation("A user's profile", returns=USER, errors=(404,))
 async def get_user(id: int) -> JSON:
     user = await get_or_404(User, id)
-    post_count = await get_session().scalar(
-        select(func.count()).select_from(Post).where(Post.author_id == id)
-    )
-    return user_json(user, post_count or 0)
+    return user_json(user, await queries.post_count(get_session(), id))
 
 
 @api.route("/users/<int:id>/posts/")
+@operation("A user's posts, newest first", returns=POST_PAGE, errors=(404,))
 async def get_user_posts(id: int) -> JSON:
     await get_or_404(User, id)
-    return await posts_page(select(Post).where(Post.author_id == id), "api.get_user_posts", id=id)
+    posts = await queries.posts_by(get_session(), id, **page_options())
+    return posts_json(posts, "api.get_user_posts", id=id)
 
 
 @api.route("/users/<int:id>/timeline/")
+@operation(
+    "Posts of the people a user follows, and their own, newest first",
+    returns=POST_PAGE,
+    errors=(404,),
+)
 async def get_user_followed_posts(id: int) -> JSON:
     """The user's timeline: posts of the people they follow, and their own."""
     await get_or_404(User, id)
-    statement = select(Post).where(Post.in_timeline_of(id))
-    return await posts_page(statement, "api.get_user_followed_posts", id=id)
+    posts = await queries.followed_posts(get_session(), id, **page_options())
+    return posts_json(posts, "api.get_user_followed_posts", id=id)

@@ -1,8 +1,8 @@
 """Pages of the blog: index, profiles, posts, comments, followers, moderation.
 
-Each view reads its input, calls a query from `queries` (or changes a row), and
-renders. State changes are POSTs; the CSRF hook has checked their token before
-the view runs.
+Each view reads its input, calls a query from `service.queries` (or changes a
+row), and renders. State changes are POSTs; the CSRF hook has checked their
+token before the view runs.
 """
 
 from __future__ import annotations
@@ -10,20 +10,22 @@ from __future__ import annotations
 from quart import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import Field
 
+from .. import queries
 from ..avatars import identicon_svg
 from ..config import current_config
-from ..db import get_session
+from ..db import get_session, write_transaction
 from ..decorators import admin_required, can, permission_required
 from ..identity import current_db_user, signed_in_user
-from ..markdown import render_comment, render_post
+from ..limits import POST_BODY_MAX
+from ..markdown import TooComplex
 from ..models import Comment, Follow, Permission, Post, User
 from ..pagination import page_arg
-from . import main, queries
+from ..render_pool import post_html
+from . import main
 from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
 SHOW_FOLLOWED_MAX_AGE = 30 * 24 * 60 * 60
@@ -48,8 +50,9 @@ async def index() -> ResponseReturnValue:
         if await form.validate_async():
             session = get_session()
             body = form.body.data
-            session.add(Post(body=body, body_html=render_post(body), author_id=signed_in_user().id))
-            await session.commit()
+            post = Post(body=body, body_html=form.body_html, author_id=signed_in_user().id)
+            async with write_transaction(session):
+                session.add(post)
             return redirect(url_for(".index"))
     viewer = current_db_user()
     show_followed = viewer is not None and bool(request.cookies.get("show_followed"))
@@ -60,7 +63,7 @@ async def index() -> ResponseReturnValue:
         )
     else:
         posts = await queries.all_posts(get_session(), page_arg(), config.posts_per_page)
-    return await render_template(
+    page = await render_template(
         "main/index.html",
         form=form,
         posts=posts.pagination.items,
@@ -68,6 +71,7 @@ async def index() -> ResponseReturnValue:
         pagination=posts.pagination,
         show_followed=show_followed,
     )
+    return page, 400 if form.refused else 200
 
 
 def _show_followed(value: str) -> WerkzeugResponse:
@@ -120,10 +124,10 @@ async def edit_profile() -> ResponseReturnValue:
     user = signed_in_user()
     form = await EditProfileForm.from_request(obj=user)
     if await form.validate_on_submit():
-        user.name = _text(form.name)
-        user.location = _text(form.location)
-        user.about_me = _text(form.about_me)
-        await get_session().commit()
+        async with write_transaction(get_session()):
+            user.name = _text(form.name)
+            user.location = _text(form.location)
+            user.about_me = _text(form.about_me)
         await flash("Your profile has been updated.")
         return redirect(url_for(".user", username=user.username))
     return await render_template("main/edit_profile.html", form=form, user=user)
@@ -150,14 +154,14 @@ async def edit_profile_admin(id: int) -> ResponseReturnValue:
         },
     )
     if await form.validate_on_submit():
-        user.set_email(form.email.data.strip())
-        user.username = form.username.data
-        user.confirmed = form.confirmed.data
-        user.role_id = form.role.data
-        user.name = _text(form.name)
-        user.location = _text(form.location)
-        user.about_me = _text(form.about_me)
-        await session.commit()
+        async with write_transaction(session):
+            user.set_email(form.email.data.strip())
+            user.username = form.username.data
+            user.confirmed = form.confirmed.data
+            user.role_id = form.role.data
+            user.name = _text(form.name)
+            user.location = _text(form.location)
+            user.about_me = _text(form.about_me)
         await flash("The profile has been updated.")
         return redirect(url_for(".user", username=user.username))
     return await render_template("main/edit_profile.html", form=form, user=user)
@@ -175,21 +179,20 @@ async def post(id: int) -> ResponseReturnValue:
             abort(403)
         if await form.validate_async():
             body = form.body.data
-            session.add(
-                Comment(
-                    body=body,
-                    body_html=render_comment(body),
-                    post_id=post.id,
-                    author_id=signed_in_user().id,
-                )
+            comment = Comment(
+                body=body,
+                body_html=form.body_html,
+                post_id=post.id,
+                author_id=signed_in_user().id,
             )
-            await session.commit()
+            async with write_transaction(session):
+                session.add(comment)
             await flash("Your comment has been published.")
             return redirect(url_for(".post", id=post.id, page=-1, _anchor="comments"))
     comments = await queries.comments_of(
         session, post.id, page_arg(), current_config().comments_per_page
     )
-    return await render_template(
+    page = await render_template(
         "main/post.html",
         post=post,
         posts=[post],
@@ -199,6 +202,7 @@ async def post(id: int) -> ResponseReturnValue:
         pagination=comments,
         moderate=can(Permission.MODERATE),
     )
+    return page, 400 if form.refused else 200
 
 
 async def _editable_post(id: int) -> Post:
@@ -217,12 +221,13 @@ async def edit(id: int) -> ResponseReturnValue:
     post = await _editable_post(id)
     form = await PostForm.from_request(obj=post)
     if await form.validate_on_submit():
-        post.body = form.body.data
-        post.body_html = render_post(post.body)
-        await get_session().commit()
+        body, body_html = form.body.data, form.body_html
+        async with write_transaction(get_session()):
+            post.body, post.body_html = body, body_html
         await flash("The post has been updated.")
         return redirect(url_for(".post", id=post.id))
-    return await render_template("main/edit_post.html", form=form, post=post)
+    page = await render_template("main/edit_post.html", form=form, post=post)
+    return page, 400 if form.refused else 200
 
 
 @main.route("/post/<int:id>/delete", methods=["POST"])
@@ -230,8 +235,8 @@ async def edit(id: int) -> ResponseReturnValue:
 async def delete_post(id: int) -> ResponseReturnValue:
     post = await _editable_post(id)
     session = get_session()
-    await queries.delete_post(session, post.id)
-    await session.commit()
+    async with write_transaction(session):
+        await queries.delete_post(session, post.id)
     await flash("The post has been deleted.")
     return redirect(url_for(".index"))
 
@@ -239,9 +244,14 @@ async def delete_post(id: int) -> ResponseReturnValue:
 @main.route("/preview", methods=["POST"])
 @permission_required(Permission.WRITE)
 async def preview() -> Response:
-    """The live preview of the post form: the very renderer that stores posts."""
-    form = await request.form
-    return jsonify({"html": render_post(form.get("body", ""))})
+    """The live preview of the post form: the very renderer that stores posts, and its limits."""
+    body = (await request.form).get("body", "")
+    if len(body) > POST_BODY_MAX:
+        abort(400, f"A post can have at most {POST_BODY_MAX} characters.")
+    try:
+        return jsonify({"html": await post_html(body)})
+    except TooComplex as error:
+        abort(400, str(error))
 
 
 @main.route("/follow/<username>", methods=["POST"])
@@ -260,12 +270,11 @@ async def follow(username: str) -> ResponseReturnValue:
     if await queries.is_following(session, viewer.id, user.id):
         await flash("You are already following this user.")
         return back
-    session.add(Follow(follower_id=viewer.id, followed_id=user.id))
     try:
-        await session.commit()
+        async with write_transaction(session):
+            session.add(Follow(follower_id=viewer.id, followed_id=user.id))
     except IntegrityError:
         # A second click raced the first one to the insert.
-        await session.rollback()
         await flash("You are already following this user.")
         return back
     await flash(f"You are now following {user.username}.")
@@ -280,8 +289,9 @@ async def unfollow(username: str) -> ResponseReturnValue:
     if user is None:
         await flash("Invalid user.")
         return redirect(url_for(".index"))
-    if await queries.unfollow(session, signed_in_user().id, user.id):
-        await session.commit()
+    async with write_transaction(session):
+        unfollowed = await queries.unfollow(session, signed_in_user().id, user.id)
+    if unfollowed:
         await flash(f"You are not following {user.username} anymore.")
     else:
         await flash("You are not following this user.")
@@ -336,13 +346,10 @@ async def moderate() -> str:
 
 
 async def _moderate(id: int, *, disabled: bool) -> ResponseReturnValue:
-    session = get_session()
-    result = await session.execute(
-        update(Comment).where(Comment.id == id).values(disabled=disabled)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    async with write_transaction(get_session()) as session:
+        found = await queries.set_comment_disabled(session, id, disabled)
+    if not found:
         abort(404)
-    await session.commit()
     return redirect(url_for(".moderate", page=page_arg()))
 
 

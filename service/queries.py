@@ -1,0 +1,314 @@
+"""The queries behind the pages, the API and the command line, each written once.
+
+Views read their input, call a query from here and answer; none builds a
+`select()` of its own, so a page and the API endpoint that shows the same rows
+run the same SQL. Every list runs a fixed number of statements whatever the
+number of rows it shows: authors are joined into the page query, comment
+counts for a page of posts come from one grouped query, and a profile's counts
+and follow state come from scalar subqueries of the single statement that
+loads the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    UnaryExpression,
+    delete,
+    exists,
+    false,
+    func,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from .models import Base, Comment, Follow, Permission, Post, Role, User
+from .pagination import Pagination, paginate
+
+M = TypeVar("M", bound=Base)
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """A page of posts, and how many comments each has."""
+
+    pagination: Pagination[Post]
+    comment_counts: dict[int, int]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A user as their profile page shows them."""
+
+    user: User
+    post_count: int
+    comment_count: int
+    follower_count: int
+    following_count: int
+    followed_by_viewer: bool
+    follows_viewer: bool
+
+
+def newest_first(model: type[Post] | type[Comment]) -> tuple[UnaryExpression[Any], ...]:
+    """The order of every list of posts and of the moderators' comments.
+
+    The id breaks ties between equal timestamps, so a row never appears on two
+    pages; the `(timestamp, id)` indexes serve this order.
+    """
+    return model.timestamp.desc(), model.id.desc()
+
+
+def oldest_first(model: type[Comment]) -> tuple[UnaryExpression[Any], ...]:
+    """The order of a post's comments: as a conversation reads."""
+    return model.timestamp.asc(), model.id.asc()
+
+
+def comments_visible_to(user: User) -> ColumnElement[bool]:
+    """Which comments `user` may read in the API: moderators all, everyone else the enabled ones."""
+    return true() if user.can(Permission.MODERATE) else Comment.disabled.is_(False)
+
+
+async def by_id(
+    session: AsyncSession, model: type[M], id: int, *criteria: ColumnElement[bool]
+) -> M | None:
+    """The row of `model` with this id, if it also matches `criteria` (e.g. visibility)."""
+    return await session.scalar(select(model).filter_by(id=id).where(*criteria))
+
+
+def _count(column: Any, *conditions: ColumnElement[bool]) -> Any:
+    return select(func.count(column)).where(*conditions).scalar_subquery()
+
+
+async def comment_counts(
+    session: AsyncSession, post_ids: Iterable[int], *conditions: ColumnElement[bool]
+) -> dict[int, int]:
+    """Comments per post (of those matching `conditions`) for a page of posts, in one query."""
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Comment.post_id, func.count(Comment.id))
+        .where(Comment.post_id.in_(ids), *conditions)
+        .group_by(Comment.post_id)
+    )
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    counts.update({post_id: count for post_id, count in rows})
+    return counts
+
+
+async def _post_page(
+    session: AsyncSession,
+    condition: ColumnElement[bool] | None,
+    page: int,
+    per_page: int,
+    counted: Sequence[ColumnElement[bool]],
+    authors: bool,
+) -> PostPage:
+    statement = select(Post)
+    if authors:
+        statement = statement.options(joinedload(Post.author))
+    if condition is not None:
+        statement = statement.where(condition)
+    statement = statement.order_by(*newest_first(Post))
+    pagination: Pagination[Post] = await paginate(session, statement, page, per_page)
+    counts = await comment_counts(session, (post.id for post in pagination.items), *counted)
+    return PostPage(pagination, counts)
+
+
+# The three lists of posts. `counted` narrows which comments count (the API
+# counts only those its caller may read); `authors=False` skips loading the
+# authors, which the API's JSON names by id only. Three statements each.
+
+
+async def all_posts(
+    session: AsyncSession,
+    page: int,
+    per_page: int,
+    *,
+    counted: Sequence[ColumnElement[bool]] = (),
+    authors: bool = True,
+) -> PostPage:
+    """Every post, newest first."""
+    return await _post_page(session, None, page, per_page, counted, authors)
+
+
+async def followed_posts(
+    session: AsyncSession,
+    user_id: int,
+    page: int,
+    per_page: int,
+    *,
+    counted: Sequence[ColumnElement[bool]] = (),
+    authors: bool = True,
+) -> PostPage:
+    """The timeline of `user_id`: posts of the people they follow, and their own."""
+    return await _post_page(session, Post.in_timeline_of(user_id), page, per_page, counted, authors)
+
+
+async def posts_by(
+    session: AsyncSession,
+    user_id: int,
+    page: int,
+    per_page: int,
+    *,
+    counted: Sequence[ColumnElement[bool]] = (),
+    authors: bool = True,
+) -> PostPage:
+    """The posts `user_id` wrote, newest first."""
+    return await _post_page(session, Post.author_id == user_id, page, per_page, counted, authors)
+
+
+async def profile(session: AsyncSession, username: str, viewer_id: int | None) -> Profile | None:
+    """The user named `username` with every count their profile shows, in one statement."""
+    if viewer_id is None:
+        followed_by_viewer: Any = false()
+        follows_viewer: Any = false()
+    else:
+        followed_by_viewer = exists().where(
+            Follow.follower_id == viewer_id, Follow.followed_id == User.id
+        )
+        follows_viewer = exists().where(
+            Follow.follower_id == User.id, Follow.followed_id == viewer_id
+        )
+    row = (
+        await session.execute(
+            select(
+                User,
+                _count(Post.id, Post.author_id == User.id),
+                _count(Comment.id, Comment.author_id == User.id),
+                _count(Follow.follower_id, Follow.followed_id == User.id),
+                _count(Follow.followed_id, Follow.follower_id == User.id),
+                followed_by_viewer,
+                follows_viewer,
+            ).where(User.username == username)
+        )
+    ).first()
+    if row is None:
+        return None
+    user, posts, comments, followers, following, followed, follows = row
+    return Profile(user, posts, comments, followers, following, bool(followed), bool(follows))
+
+
+async def post_count(session: AsyncSession, user_id: int) -> int:
+    """How many posts `user_id` wrote."""
+    count = await session.scalar(
+        select(func.count()).select_from(Post).where(Post.author_id == user_id)
+    )
+    return count or 0
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username == username))
+
+
+async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
+    return await session.scalar(
+        select(Post).options(joinedload(Post.author)).where(Post.id == post_id)
+    )
+
+
+def _comments(authors: bool) -> Select[Any]:
+    statement = select(Comment)
+    return statement.options(joinedload(Comment.author)) if authors else statement
+
+
+async def comments_of(
+    session: AsyncSession,
+    post_id: int,
+    page: int,
+    per_page: int,
+    *criteria: ColumnElement[bool],
+    authors: bool = True,
+) -> Pagination[Comment]:
+    """A post's comments (those matching `criteria`), oldest first, as a conversation reads."""
+    statement = (
+        _comments(authors)
+        .where(Comment.post_id == post_id, *criteria)
+        .order_by(*oldest_first(Comment))
+    )
+    return await paginate(session, statement, page, per_page)
+
+
+async def all_comments(
+    session: AsyncSession,
+    page: int,
+    per_page: int,
+    *criteria: ColumnElement[bool],
+    authors: bool = True,
+) -> Pagination[Comment]:
+    """Every comment (matching `criteria`), newest first: the moderators' list."""
+    statement = _comments(authors).where(*criteria).order_by(*newest_first(Comment))
+    return await paginate(session, statement, page, per_page)
+
+
+async def follow_list(
+    session: AsyncSession, user_id: int, *, followers: bool, page: int, per_page: int
+) -> Pagination[Any]:
+    """Rows of (user, since) for who follows `user_id` (`followers`) or whom it follows.
+
+    Most recent first; the listed users come from the page query itself.
+    """
+    listed, anchor = (
+        (Follow.follower_id, Follow.followed_id)
+        if followers
+        else (Follow.followed_id, Follow.follower_id)
+    )
+    statement = (
+        select(User, Follow.timestamp)
+        .join(Follow, listed == User.id)
+        .where(anchor == user_id)
+        .order_by(Follow.timestamp.desc(), User.id)
+    )
+    return await paginate(session, statement, page, per_page, scalars=False)
+
+
+async def is_following(session: AsyncSession, follower_id: int, followed_id: int) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(Follow.follower_id == follower_id, Follow.followed_id == followed_id)
+            )
+        )
+    )
+
+
+async def unfollow(session: AsyncSession, follower_id: int, followed_id: int) -> bool:
+    """Remove the follow; whether there was one to remove."""
+    result = await session.execute(
+        delete(Follow).where(Follow.follower_id == follower_id, Follow.followed_id == followed_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_comment_disabled(session: AsyncSession, comment_id: int, disabled: bool) -> bool:
+    """Hide (or show again) a comment's body; whether the comment exists. One statement."""
+    result = await session.execute(
+        update(Comment).where(Comment.id == comment_id).values(disabled=disabled)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_post(session: AsyncSession, post_id: int) -> bool:
+    """Delete a post, for the page and the API alike; whether there was one.
+
+    The one rule for what goes with it: the database's ON DELETE CASCADE on
+    every foreign key to `posts.id` (comments today, and any table that
+    references posts later). The schema declares it on both backends and
+    SQLite enforces it because every connection sets `PRAGMA foreign_keys=ON`;
+    deleting children by hand here would be a second rule that later tables
+    could miss. One statement.
+    """
+    result = await session.execute(delete(Post).where(Post.id == post_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def roles(session: AsyncSession) -> list[Role]:
+    return list((await session.scalars(select(Role).order_by(Role.name))).all())
