@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -11,7 +11,7 @@ from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import User
-from service.tokens import (
+from service.signed_links import (
     CHANGE_EMAIL,
     CONFIRM,
     MAX_AGE,
@@ -21,7 +21,7 @@ from service.tokens import (
     use_token,
 )
 
-MakeUser = Callable[..., Awaitable[User]]
+from .fixtures import MakeUser
 
 
 @pytest.fixture
