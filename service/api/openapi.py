@@ -1,121 +1,80 @@
 """The OpenAPI 3.1 document of the API, served without authentication at /api/v1/openapi.json.
 
-Written by hand beside the views it describes, and kept honest by tests:
-`tests/test_openapi.py` checks that it names exactly the blueprint's routes
-(operationId = endpoint name), and `tests/test_api_fuzz.py` sends generated
-requests and checks every response against it.
+Derived from the code, not written beside it: the paths, methods and path
+parameters come from the app's URL map; each view's summary, success shape,
+request body and own errors from its `@operation` (`operations`); the JSON
+schemas from the shapes in `representations` that also build the JSON; which
+operations need no credentials from `authentication.PUBLIC_ENDPOINTS`. A new
+endpoint is one edit: its view, with its route and its `@operation`.
+
+`tests/test_openapi.py` checks that every API view is declared and that the
+document names exactly the blueprint's routes; `tests/test_api_fuzz.py` sends
+generated requests and checks every response against it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+
+from quart import Quart, current_app
 
 from ..request_checks import MAX_ID
 from . import api
-from .representations import JSON
-from .tokens import TOKEN_LIFETIME
+from .authentication import PUBLIC_ENDPOINTS
+from .operations import Operation, operation, operation_of, undeclared_views
+from .representations import JSON, Documented, PageOf, Schema, string
 
-PREFIX = "/api/v1"
+_IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+# Every authenticated operation may answer 400 (a path or query string with
+# characters no database can store), 401 (credentials), 403 (unconfirmed
+# account, or a missing permission) and 429 (a password locked out after
+# repeated failures); an operation that reads a body may also answer 413.
+_AUTHENTICATED_ERRORS = (400, 401, 403, 429)
+_PUBLIC_ERRORS = (400,)
+_BODY_ERRORS = (413,)
+
+ERROR = Schema(
+    "Error",
+    "An error",
+    {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": string("The HTTP status in words, e.g. `not found`"),
+            "message": string("What went wrong, for a person to read"),
+        },
+    },
+)
+
+PATH_PARAMETERS: dict[str, JSON] = {
+    "id": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+}
+
+PAGE_PARAMETER: JSON = {
+    "name": "page",
+    "in": "query",
+    "required": False,
+    "description": "Page number, from 1; -1 is the last page; anything else means 1",
+    "schema": {"type": "integer"},
+}
 
 
 def _ref(kind: str, name: str) -> JSON:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def _json(schema: JSON) -> JSON:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def _ok(description: str, schema: str) -> JSON:
-    return {"description": description, **_json(_ref("schemas", schema))}
-
-
-def _created(description: str, schema: str) -> JSON:
-    return {
-        **_ok(description, schema),
-        "headers": {
-            "Location": {
-                "description": "Path of the new resource",
-                "required": True,
-                "schema": {"type": "string"},
-            }
-        },
-    }
-
-
-NO_CONTENT = {"description": "Done; no content"}
-
-
-def _operation(
-    endpoint: str,
-    summary: str,
-    responses: dict[str, JSON],
-    *,
-    errors: tuple[int, ...] = (),
-    parameters: tuple[str, ...] = (),
-    body: str | None = None,
-) -> JSON:
-    """One operation: its `operationId` is the view's endpoint name.
-
-    Every authenticated operation may answer 400 (a path or query string
-    with characters no database can store), 401 (credentials), 403
-    (unconfirmed account, or a missing permission) and 429 (a password
-    locked out after repeated failures).
-    """
-    operation: JSON = {"operationId": endpoint, "summary": summary}
-    if parameters:
-        operation["parameters"] = [_ref("parameters", name) for name in parameters]
-    if body:
-        operation["requestBody"] = {"required": True, **_json(_ref("schemas", body))}
-    all_errors = sorted({400, 401, 403, 429, *errors})
-    if body:
-        all_errors = sorted({413, *all_errors})
-    operation["responses"] = {
-        **responses,
-        **{str(code): _ref("responses", str(code)) for code in all_errors},
-    }
-    return operation
-
-
-def _string(description: str, **extra: Any) -> JSON:
-    return {"type": "string", "description": description, **extra}
-
-
-def _path(description: str) -> JSON:
-    return _string(description, pattern=f"^{PREFIX}/")
-
-
-def _timestamp(description: str) -> JSON:
-    return _string(f"{description}, ISO 8601 in UTC", format="date-time")
-
-
-def _page_link(description: str) -> JSON:
-    return {
-        "type": ["string", "null"],
-        "pattern": f"^{PREFIX}/.*[?&]page=-?[0-9]+",
-        "description": f"Path of the {description} page, or null",
-    }
-
-
-def _list(key: str, item: str) -> JSON:
-    return {
-        "type": "object",
-        "required": [key, "prev", "next", "count"],
-        "properties": {
-            key: {"type": "array", "items": _ref("schemas", item)},
-            "prev": _page_link("previous"),
-            "next": _page_link("next"),
-            "count": {"type": "integer", "minimum": 0, "description": "Total over all pages"},
-        },
-    }
-
-
-def _object(properties: dict[str, JSON]) -> JSON:
-    return {"type": "object", "required": list(properties), "properties": properties}
+def _content(schema: Documented) -> JSON:
+    body = _ref("schemas", schema.name) if schema.name else schema.schema()
+    return {"content": {"application/json": {"schema": body}}}
 
 
 def _error(description: str, header: str | None = None, meaning: str = "") -> JSON:
-    response = _ok(description, "Error")
+    response: JSON = {"description": description, **_content(ERROR)}
     if header:
         response["headers"] = {
             header: {"description": meaning, "required": True, "schema": {"type": "string"}}
@@ -123,86 +82,11 @@ def _error(description: str, header: str | None = None, meaning: str = "") -> JS
     return response
 
 
-SCHEMAS: dict[str, JSON] = {
-    "Post": _object(
-        {
-            "url": _path("Path of the post"),
-            "body": _string("Markdown source"),
-            "body_html": _string("Sanitized HTML rendered from `body`"),
-            "timestamp": _timestamp("When it was written"),
-            "author_url": _path("Path of the author"),
-            "comments_url": _path("Path of its comments"),
-            "comment_count": {"type": "integer", "minimum": 0},
-        }
-    ),
-    "User": _object(
-        {
-            "url": _path("Path of the user"),
-            "username": _string("User name"),
-            "member_since": _timestamp("When the account was created"),
-            "last_seen": _timestamp("Last visit to the site"),
-            "posts_url": _path("Path of the user's posts"),
-            "followed_posts_url": _path("Path of the user's timeline"),
-            "post_count": {"type": "integer", "minimum": 0},
-        }
-    ),
-    "Comment": _object(
-        {
-            "url": _path("Path of the comment"),
-            "post_url": _path("Path of the post it comments"),
-            "body": _string("Markdown source"),
-            "body_html": _string("Sanitized HTML rendered from `body`"),
-            "timestamp": _timestamp("When it was written"),
-            "author_url": _path("Path of the author"),
-        }
-    ),
-    "PostList": _list("posts", "Post"),
-    "CommentList": _list("comments", "Comment"),
-    "Token": _object(
-        {
-            "token": _string("Use as the Basic-auth user name, with an empty password"),
-            "expiration": {"type": "integer", "const": TOKEN_LIFETIME, "description": "Seconds"},
-        }
-    ),
-    "Body": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "body": _string(
-                "Markdown; not blank, and without NUL characters",
-                minLength=1,
-                pattern="\\S",
-            )
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": _string("The HTTP status in words, e.g. `not found`"),
-            "message": _string("What went wrong, for a person to read"),
-        },
-    },
-}
-
-PARAMETERS: dict[str, JSON] = {
-    "id": {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-    },
-    "page": {
-        "name": "page",
-        "in": "query",
-        "required": False,
-        "description": "Page number, from 1; -1 is the last page; anything else means 1",
-        "schema": {"type": "integer"},
-    },
-}
-
 RESPONSES: dict[str, JSON] = {
-    "400": _error("Bad request: missing or malformed JSON, an invalid field, or NUL characters"),
+    "400": _error(
+        "Bad request: missing or malformed JSON, an invalid field (too long, NUL characters), "
+        "or a text too complex to render"
+    ),
     "401": _error(
         "Missing or invalid credentials", "WWW-Authenticate", '`Basic realm="Flasky API"`'
     ),
@@ -216,155 +100,116 @@ RESPONSES: dict[str, JSON] = {
     ),
 }
 
-PATHS: dict[str, JSON] = {
-    f"{PREFIX}/openapi.json": {
-        "get": {
-            "operationId": "openapi",
-            "summary": "This document",
-            "security": [],
-            "responses": {
-                "200": {"description": "OpenAPI document", **_json({"type": "object"})},
-                "400": _ref("responses", "400"),
-            },
-        }
-    },
-    f"{PREFIX}/tokens/": {
-        "post": _operation(
-            "get_token",
-            "Trade e-mail and password for a token (a token cannot mint one)",
-            {"200": _ok("A new token", "Token")},
-        ),
-        "delete": _operation(
-            "revoke_token",
-            "Revoke the token this request authenticates with",
-            {"204": NO_CONTENT},
-            errors=(400,),
-        ),
-    },
-    f"{PREFIX}/posts/": {
-        "get": _operation(
-            "get_posts",
-            "All posts, newest first",
-            {"200": _ok("A page of posts", "PostList")},
-            parameters=("page",),
-        ),
-        "post": _operation(
-            "new_post",
-            "Write a post (needs WRITE)",
-            {"201": _created("The new post", "Post")},
-            body="Body",
-        ),
-    },
-    f"{PREFIX}/posts/{{id}}": {
-        "get": _operation(
-            "get_post",
-            "One post",
-            {"200": _ok("The post", "Post")},
-            errors=(404,),
-            parameters=("id",),
-        ),
-        "put": _operation(
-            "edit_post",
-            "Change a post's body (its author or an administrator)",
-            {"200": _ok("The changed post", "Post")},
-            errors=(404,),
-            parameters=("id",),
-            body="Body",
-        ),
-        "delete": _operation(
-            "delete_post",
-            "Delete a post and its comments (its author or an administrator)",
-            {"204": NO_CONTENT},
-            errors=(404,),
-            parameters=("id",),
-        ),
-    },
-    f"{PREFIX}/posts/{{id}}/comments/": {
-        "get": _operation(
-            "get_post_comments",
-            "A post's comments, oldest first",
-            {"200": _ok("A page of comments", "CommentList")},
-            errors=(404,),
-            parameters=("id", "page"),
-        ),
-        "post": _operation(
-            "new_post_comment",
-            "Comment on a post (needs COMMENT)",
-            {"201": _created("The new comment", "Comment")},
-            errors=(404,),
-            parameters=("id",),
-            body="Body",
-        ),
-    },
-    f"{PREFIX}/users/{{id}}": {
-        "get": _operation(
-            "get_user",
-            "A user's profile",
-            {"200": _ok("The user", "User")},
-            errors=(404,),
-            parameters=("id",),
-        ),
-    },
-    f"{PREFIX}/users/{{id}}/posts/": {
-        "get": _operation(
-            "get_user_posts",
-            "A user's posts, newest first",
-            {"200": _ok("A page of posts", "PostList")},
-            errors=(404,),
-            parameters=("id", "page"),
-        ),
-    },
-    f"{PREFIX}/users/{{id}}/timeline/": {
-        "get": _operation(
-            "get_user_followed_posts",
-            "Posts of the people a user follows, and their own, newest first",
-            {"200": _ok("A page of posts", "PostList")},
-            errors=(404,),
-            parameters=("id", "page"),
-        ),
-    },
-    f"{PREFIX}/comments/": {
-        "get": _operation(
-            "get_comments",
-            "All comments, newest first",
-            {"200": _ok("A page of comments", "CommentList")},
-            parameters=("page",),
-        ),
-    },
-    f"{PREFIX}/comments/{{id}}": {
-        "get": _operation(
-            "get_comment",
-            "One comment",
-            {"200": _ok("The comment", "Comment")},
-            errors=(404,),
-            parameters=("id",),
-        ),
-    },
+INFO: JSON = {
+    "title": "Flasky API",
+    "version": "1.0.0",
+    "description": (
+        "The REST API of Flasky, compatible with the original's. Authenticate with "
+        "HTTP Basic: e-mail and password, or a token from `POST /api/v1/tokens/` as "
+        "the user name and an empty password. Tokens are cheap to check; passwords "
+        "are not. Comments disabled by a moderator are visible only to moderators."
+    ),
 }
 
-OPENAPI: JSON = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "Flasky API",
-        "version": "1.0.0",
-        "description": (
-            "The REST API of Flasky, compatible with the original's. Authenticate with "
-            "HTTP Basic: e-mail and password, or a token from `POST /api/v1/tokens/` as "
-            "the user name and an empty password. Tokens are cheap to check; passwords "
-            "are not. Comments disabled by a moderator are visible only to moderators."
-        ),
-    },
-    "security": [{"basicAuth": []}],
-    "paths": PATHS,
-    "components": {
-        "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
-        "schemas": SCHEMAS,
-        "parameters": PARAMETERS,
-        "responses": RESPONSES,
-    },
-}
+_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")
+
+
+def _success(declared: Operation) -> JSON:
+    if declared.returns is None:
+        return {"description": "Done; no content"}
+    description = declared.returns.description
+    if declared.status == 201:
+        description = description.replace("The ", "The new ", 1)
+    response: JSON = {"description": description, **_content(declared.returns)}
+    if declared.status == 201:
+        response["headers"] = {
+            "Location": {
+                "description": "Path of the new resource",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        }
+    return response
+
+
+def _operation(endpoint: str, arguments: list[str], declared: Operation) -> JSON:
+    """One operation; its `operationId` is the view's endpoint name."""
+    public = f"api.{endpoint}" in PUBLIC_ENDPOINTS
+    result: JSON = {"operationId": endpoint, "summary": declared.summary}
+    if public:
+        result["security"] = []
+    parameters = [_ref("parameters", name) for name in arguments]
+    if isinstance(declared.returns, PageOf):
+        parameters.append(_ref("parameters", "page"))
+    if parameters:
+        result["parameters"] = parameters
+    errors = {*(_PUBLIC_ERRORS if public else _AUTHENTICATED_ERRORS), *declared.errors}
+    if declared.body is not None:
+        result["requestBody"] = {"required": True, **_content(declared.body)}
+        errors.update(_BODY_ERRORS)
+    result["responses"] = {
+        str(declared.status): _success(declared),
+        **{str(code): _ref("responses", str(code)) for code in sorted(errors)},
+    }
+    return result
+
+
+def _add_components(schemas: dict[str, JSON], declared: Documented | None) -> None:
+    for component in declared.components() if declared else ():
+        assert component.name is not None
+        schema = component.schema()
+        if schemas.setdefault(component.name, schema) != schema:
+            raise RuntimeError(f"two different schemas are both named {component.name}")
+
+
+def build_document(app: Quart) -> JSON:
+    """The document for `app`'s API routes, from their declarations."""
+    missing = undeclared_views(app)
+    if missing:
+        raise RuntimeError(f"API views without @operation: {', '.join(missing)}")
+    paths: dict[str, JSON] = {}
+    schemas: dict[str, JSON] = {}
+    parameters: dict[str, JSON] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        declared = operation_of(app.view_functions[rule.endpoint])
+        assert declared is not None
+        arguments = _ARGUMENT.findall(rule.rule)
+        for name in arguments:
+            if name not in PATH_PARAMETERS:
+                raise RuntimeError(f"{rule.rule}: no schema for the path parameter {name!r}")
+            parameters[name] = PATH_PARAMETERS[name]
+        if isinstance(declared.returns, PageOf):
+            parameters["page"] = PAGE_PARAMETER
+        for component in (declared.returns, declared.body):
+            _add_components(schemas, component)
+        endpoint = rule.endpoint.removeprefix("api.")
+        item = paths.setdefault(_ARGUMENT.sub(r"{\1}", rule.rule), {})
+        for method in sorted((rule.methods or set()) - _IGNORED_METHODS):
+            item[method.lower()] = _operation(endpoint, arguments, declared)
+    _add_components(schemas, ERROR)
+    return {
+        "openapi": "3.1.0",
+        "info": INFO,
+        "security": [{"basicAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+            "schemas": schemas,
+            "parameters": parameters,
+            "responses": RESPONSES,
+        },
+    }
+
+
+_DOCUMENT = Schema(None, "OpenAPI document", {"type": "object"})
 
 
 @api.route("/openapi.json")
+@operation("This document", returns=_DOCUMENT)
 async def openapi() -> JSON:
-    return OPENAPI
+    # Built on first request, once the app's URL map is complete; the routes never change after.
+    document: JSON = current_app.extensions.get("openapi") or build_document(current_app)
+    current_app.extensions["openapi"] = document
+    return document
