@@ -1,55 +1,109 @@
-"""The `flasky` command: deploy, fake data, an administrator, routes and a shell."""
+"""The `flasky` command: deploy, fake data, an administrator, routes and a shell.
+
+Built on Quart's own command line (`QuartGroup`): every command runs inside
+the app's context, on the app's engine and per-context session, with the
+same configuration the server reads from the environment. `routes` and
+`shell` are Quart's; the shell's namespace comes from `_shell_context`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import code
-import random
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import func, insert, select
+import sqlalchemy
+from quart import Quart, current_app, g
+from quart.cli import NoAppException, QuartGroup, ScriptInfo
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .config import ConfigError, load_config
-from .db import make_engine
-from .markdown import render_comment, render_post
-from .models import Comment, Follow, Post, Role, User, utcnow
-from .passwords import hasher_for
+from . import create_app, models
+from .auth.accounts import create_account
+from .auth.forms import RegistrationForm
+from .config import ConfigError, current_config
+from .db import get_session, write_transaction
+from .fake import FakeData
+from .models import Role
 from .paths import ALEMBIC_INI
 
 T = TypeVar("T")
 
 
-def _run_with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` with a session on the configured database, then dispose the engine."""
-    config = load_config()
+def create_cli_app() -> Quart:
+    """The app the commands run in: `create_app()` plus the shell's namespace.
 
-    async def runner() -> T:
-        engine: AsyncEngine = make_engine(config.database_url, config.slow_db_query_time)
-        try:
-            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(runner())
-
-
-@click.group()
-def main() -> None:
-    """Flasky, async: manage the application."""
+    A configuration error becomes Quart's "no app" error, so the command
+    prints the message (e.g. SECRET_KEY missing) instead of a traceback.
+    """
     try:
-        load_config()
+        app = create_app()
     except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+        raise NoAppException(str(error)) from None
+    app.shell_context_processor(_shell_context)
+    # The shell's database work ran on its own loop (see `_ShellLoop`), so it
+    # must be finished there before the app's own teardown closes the session
+    # on this one: hence first in line.
+    app.teardown_appcontext_funcs.insert(0, _close_shell_loop)
+    return app
+
+
+def _engine(app: Quart) -> AsyncEngine:
+    engine: AsyncEngine = app.extensions["db_engine"]
+    return engine
+
+
+def async_command(
+    work: Callable[..., Coroutine[Any, Any, T]],
+) -> Callable[..., T]:
+    """Run an async command body in the app context, then dispose of the engine.
+
+    Quart's `with_appcontext` calls the body synchronously inside its own
+    event loop, where a coroutine could not be awaited. Disposing of the
+    engine on the loop that opened its connections is what keeps aiosqlite
+    and asyncpg from complaining about a closed event loop at exit.
+    """
+
+    @click.pass_obj
+    @functools.wraps(work)
+    def command(info: ScriptInfo, *args: Any, **kwargs: Any) -> T:
+        app = info.load_app()
+
+        async def run() -> T:
+            try:
+                async with app.app_context():
+                    return await work(*args, **kwargs)
+            finally:
+                await _engine(app).dispose()
+
+        return asyncio.run(run())
+
+    return command
+
+
+main = QuartGroup(
+    name="flasky",
+    help="Flasky, async: manage the application.",
+    create_app=create_cli_app,
+    # The environment alone configures the app, as it does for hypercorn;
+    # and `FLASKY_CONFIG` decides debug mode, not `QUART_DEBUG`.
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+# Quart's group options that would mislead here: the app is always
+# `create_cli_app()` (`--app` would be ignored), the environment is not read
+# from files (`--env-file`), and `--debug` is already an option of `run`, the
+# only command it changes.
+main.params = [param for param in main.params if param.name not in {"app", "env_file", "debug"}]
 
 
 @main.command()
-def deploy() -> None:
+@async_command
+async def deploy() -> None:
     """Upgrade the database to the latest migration and create or update the roles."""
     from alembic.config import Config as AlembicConfig
 
@@ -57,14 +111,12 @@ def deploy() -> None:
 
     alembic_config = AlembicConfig(str(ALEMBIC_INI))
     alembic_config.attributes["configure_logger"] = False
-    command.upgrade(alembic_config, "head")
+    alembic_config.attributes["database_url"] = current_config().database_url
+    # Alembic's async environment runs its own event loop: give it a thread.
+    await asyncio.to_thread(command.upgrade, alembic_config, "head")
 
-    async def roles(session: AsyncSession) -> bool:
+    async with write_transaction(get_session()) as session:
         changed = await Role.insert_roles(session)
-        await session.commit()
-        return changed
-
-    changed = _run_with_session(roles)
     click.echo("Database upgraded; roles " + ("created or updated." if changed else "unchanged."))
 
 
@@ -72,33 +124,41 @@ def deploy() -> None:
 @click.option("--email", prompt=True)
 @click.option("--username", prompt=True)
 @click.password_option()
-def create_admin(email: str, username: str, password: str) -> None:
-    """Create a confirmed Administrator account."""
-    if len(password) < 8:
-        raise click.BadParameter("at least 8 characters", param_hint="password")
-    config = load_config()
+@async_command
+async def create_admin(email: str, username: str, password: str) -> None:
+    """Create a confirmed Administrator account.
 
-    async def create(session: AsyncSession) -> None:
-        await Role.insert_roles(session)
-        await session.flush()
-        role = await session.scalar(select(Role).where(Role.name == "Administrator"))
-        password_hash = await asyncio.to_thread(hasher_for(config).hash, password)
-        session.add(
-            User(
-                email=email.strip(),
-                username=username.strip(),
-                password_hash=password_hash,
-                confirmed=True,
-                role=role,
-            )
+    The input passes the registration form's own checks, so the rules and
+    messages (password length, username characters, addresses and names
+    already taken) are the ones a visitor meets at /auth/register.
+    """
+    form = RegistrationForm(
+        data={"email": email, "username": username, "password": password, "password2": password}
+    )
+    if not form.validate():
+        field, errors = next(iter(form.errors.items()))
+        raise click.BadParameter(" ".join(errors), param_hint=f"'--{field}'")
+    if not await form.validate_async():
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        raise click.ClickException(
+            "That e-mail address or username is taken: " + " ".join(map(str, errors))
         )
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise click.ClickException("That e-mail address or username is taken.") from None
 
-    _run_with_session(create)
-    click.echo(f"Administrator {username} created.")
+    session = get_session()
+    async with write_transaction(session):
+        await Role.insert_roles(session)
+    administrator = await session.scalar(select(Role).where(Role.name == "Administrator"))
+    try:
+        user = await create_account(session, form.email.data, form.username.data, password)
+    except IntegrityError:
+        # Someone registered the same address or name since the check.
+        raise click.ClickException("That e-mail address or username is taken.") from None
+    # Registration's account, then promoted: what an administrator would do
+    # at /edit-profile/<id> for an account that registered.
+    async with write_transaction(session):
+        user.role = administrator
+        user.confirmed = True
+    click.echo(f"Administrator {user.username} created.")
 
 
 @main.command()
@@ -107,186 +167,80 @@ def create_admin(email: str, username: str, password: str) -> None:
 @click.option("--comments", default=None, type=int, help="How many comments (default: posts x 2).")
 @click.option("--follows", default=None, type=int, help="Follows per user (default: up to 10).")
 @click.option("--seed", default=None, type=int, help="Random seed, for repeatable data.")
-def fake(
+@async_command
+async def fake(
     users: int, posts: int, comments: int | None, follows: int | None, seed: int | None
 ) -> None:
     """Fill the database with realistic fake users, posts, comments and follows.
 
     Every fake user's password is "password".
     """
-    from faker import Faker
-
-    faker = Faker()
-    rng = random.Random(seed)
-    if seed is not None:
-        Faker.seed(seed)
+    data = FakeData(get_session(), seed)
+    with click.progressbar(length=users, label="Users   ") as bar:
+        await data.users(users, bar.update)
+    with click.progressbar(length=posts, label="Posts   ") as bar:
+        try:
+            await data.posts(posts, bar.update)
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
     comments = posts * 2 if comments is None else comments
-    config = load_config()
-
-    async def fill(session: AsyncSession) -> None:
-        await Role.insert_roles(session)
-        await session.commit()
-        role_id = await session.scalar(select(Role.id).where(Role.default.is_(True)))
-        password_hash = await asyncio.to_thread(hasher_for(config).hash, "password")
-        now = utcnow()
-        first_user = (await session.scalar(select(func.max(User.id)))) or 0
-
-        user_rows: list[dict[str, Any]] = []
-        with click.progressbar(length=users, label="Users   ") as bar:
-            for n in range(users):
-                number = first_user + n + 1
-                email = f"{faker.user_name()}.{number}@{faker.free_email_domain()}".lower()
-                since = now - timedelta(days=rng.uniform(30, 720))
-                user_rows.append(
-                    {
-                        "email": email,
-                        "username": f"{faker.user_name()}{number}"[:64],
-                        "password_hash": password_hash,
-                        "confirmed": True,
-                        "name": faker.name(),
-                        "location": faker.city(),
-                        "about_me": faker.sentence(),
-                        "member_since": since,
-                        "last_seen": since + (now - since) * rng.random(),
-                        "avatar_hash": User.email_hash(email),
-                        "role_id": role_id,
-                        "session_generation": 0,
-                    }
-                )
-                bar.update(1)
-        await _insert_in_batches(session, User, user_rows)
-        user_ids = list((await session.scalars(select(User.id))).all())
-        if not user_ids:
-            raise click.ClickException("No users to write posts: use --users.")
-
-        await _fake_rows(
-            session, Post, posts, "Posts   ",
-            lambda: _post_row(faker, rng, user_ids, now),
-        )  # fmt: skip
-        post_ids = list((await session.scalars(select(Post.id))).all())
-        if post_ids:
-            await _fake_rows(
-                session, Comment, comments, "Comments",
-                lambda: _comment_row(faker, rng, user_ids, post_ids, now),
-            )  # fmt: skip
-
-        follows_table = await session.execute(select(Follow.follower_id, Follow.followed_id))
-        existing = {(follower, followed) for follower, followed in follows_table}
-        follow_rows = []
-        for follower in user_ids:
-            count = follows if follows is not None else rng.randint(0, 10)
-            for followed in rng.sample(user_ids, min(count, len(user_ids))):
-                if followed != follower and (follower, followed) not in existing:
-                    existing.add((follower, followed))
-                    follow_rows.append(
-                        {
-                            "follower_id": follower,
-                            "followed_id": followed,
-                            "timestamp": now - timedelta(days=rng.uniform(0, 30)),
-                        }
-                    )
-        await _insert_in_batches(session, Follow, follow_rows)
-        await session.commit()
-        click.echo(
-            f"Created {users} users, {posts} posts, {comments if post_ids else 0} comments, "
-            f"{len(follow_rows)} follows."
-        )
-
-    _run_with_session(fill)
+    with click.progressbar(length=comments, label="Comments") as bar:
+        comments = await data.comments(comments, bar.update)
+    followed = await data.follows(follows)
+    click.echo(f"Created {users} users, {posts} posts, {comments} comments, {followed} follows.")
 
 
-def _post_row(faker: Any, rng: random.Random, user_ids: list[int], now: Any) -> dict[str, Any]:
-    body = "\n\n".join(faker.paragraphs(nb=rng.randint(1, 3)))
-    return {
-        "body": body,
-        "body_html": render_post(body),
-        "timestamp": now - timedelta(seconds=rng.uniform(0, 365 * 86400)),
-        "author_id": rng.choice(user_ids),
-    }
+class _ShellLoop:
+    """An event loop in a thread of its own, for the shell's `run(coroutine)`.
 
-
-def _comment_row(
-    faker: Any, rng: random.Random, user_ids: list[int], post_ids: list[int], now: Any
-) -> dict[str, Any]:
-    body = faker.sentence(nb_words=rng.randint(4, 20))
-    return {
-        "body": body,
-        "body_html": render_comment(body),
-        "timestamp": now - timedelta(seconds=rng.uniform(0, 365 * 86400)),
-        "disabled": False,
-        "author_id": rng.choice(user_ids),
-        "post_id": rng.choice(post_ids),
-    }
-
-
-async def _fake_rows(
-    session: AsyncSession,
-    model: type[Any],
-    count: int,
-    label: str,
-    make_row: Callable[[], dict[str, Any]],
-) -> None:
-    batch: list[dict[str, Any]] = []
-    with click.progressbar(length=count, label=label) as bar:
-        for _ in range(count):
-            batch.append(make_row())
-            if len(batch) == 1000:
-                await _insert_in_batches(session, model, batch)
-                bar.update(len(batch))
-                batch = []
-        await _insert_in_batches(session, model, batch)
-        bar.update(len(batch))
-
-
-async def _insert_in_batches(session: AsyncSession, model: type[Any], rows: list[Any]) -> None:
-    for start in range(0, len(rows), 1000):
-        await session.execute(insert(model), rows[start : start + 1000])
-    await session.commit()
-
-
-@main.command()
-def routes() -> None:
-    """List the URLs the app answers, with their methods and endpoints."""
-    from . import create_app
-
-    app = create_app()
-    rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
-    width = max(len(rule.rule) for rule in rules)
-    for rule in rules:
-        methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
-        click.echo(f"{rule.rule:<{width}}  {methods:<18}  {rule.endpoint}")
-
-
-@main.command()
-def shell() -> None:
-    """An interactive Python shell with the app, the models and a database session.
-
-    Await-free: `run(coroutine)` runs a coroutine, e.g.
-    `run(session.scalar(select(func.count(User.id))))`.
+    Quart's shell reads input inside the app context's event loop, which is
+    therefore busy and cannot run anything else. Coroutines typed at the
+    prompt run on this second loop instead; they see the same app context,
+    because the context travels with each coroutine handed over.
     """
-    import sqlalchemy
 
-    from . import create_app, models
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
 
-    app = create_app()
-    loop = asyncio.new_event_loop()
-    config = load_config()
-    engine = make_engine(config.database_url, config.slow_db_query_time)
-    session = async_sessionmaker(engine, expire_on_commit=False)()
-    namespace: dict[str, Any] = {
-        "app": app,
-        "session": session,
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Run `awaitable` to completion and return its result, e.g.
+
+        `run(session.scalar(select(func.count(User.id))))`.
+        """
+
+        async def wait() -> T:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wait(), self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+def _shell_context() -> dict[str, Any]:
+    """What `flasky shell` offers besides `app` and `g`: a session, the models, run()."""
+    shell_loop = _ShellLoop()
+    g.shell_loop = shell_loop
+    return {
+        "session": get_session(),
         "select": sqlalchemy.select,
         "func": sqlalchemy.func,
-        "run": loop.run_until_complete,
+        "run": shell_loop.run,
         **{name: getattr(models, name) for name in models.__all__},
     }
+
+
+async def _close_shell_loop(_exc: BaseException | None) -> None:
+    """End the shell's database work on the loop that did it, then stop that loop."""
+    shell_loop: _ShellLoop | None = g.pop("shell_loop", None)
+    if shell_loop is None:
+        return
     try:
-        code.interact(
-            banner="Flasky shell: app, session, models; run(coro) runs a coroutine.",
-            local=namespace,
-        )
+        shell_loop.run(get_session().close())
+        shell_loop.run(_engine(current_app).dispose())
     finally:
-        loop.run_until_complete(session.close())
-        loop.run_until_complete(engine.dispose())
-        loop.close()
+        shell_loop.close()

@@ -12,9 +12,13 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service import models
+from service.cli import create_cli_app
 from service.db import async_url
 from service.models import Comment, Follow, Post, Role, User
+from service.passwords import MAX_LENGTH
 from tests.conftest import ROOT
+from tests.fixtures import Client, Submit
 
 
 @pytest.fixture
@@ -23,15 +27,38 @@ def cli_database(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.sqlite'}"
 
 
-def flasky(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def flasky(
+    url: str, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from service.cli import main; main()", *args],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "FLASKY_CONFIG": "testing"},
+        env={**os.environ, "DATABASE_URL": url, "FLASKY_CONFIG": "testing", **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def routes_table(output: str) -> set[tuple[str, str]]:
+    """(endpoint, rule) pairs from `flasky routes` (columns: endpoint, methods, rule)."""
+    rows = set()
+    for line in output.splitlines()[2:]:
+        columns = line.split()
+        rows.add((columns[0], columns[-1]))
+    return rows
+
+
+def assert_clean_exit(result: subprocess.CompletedProcess[str]) -> None:
+    """No traceback, and nothing left for the garbage collector to fail on at exit.
+
+    A connection that outlives its event loop shows up as "Exception ignored
+    in ...: RuntimeError: Event loop is closed" on stderr, with exit status 0.
+    """
+    assert result.returncode == 0, result.stderr
+    for sign in ("Traceback", "Exception ignored", "Event loop is closed", "Warning"):
+        assert sign not in result.stderr, result.stderr
 
 
 def count_rows(url: str, model: type) -> int:
@@ -106,6 +133,131 @@ def test_create_admin(cli_database: str) -> None:
 def test_routes_lists_the_urls(cli_database: str) -> None:
     result = flasky(cli_database, "routes")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert any(line.startswith("/auth/login ") and "auth.login" in line for line in lines)
-    assert any(line.startswith("/ ") and "main.index" in line for line in lines)
+    rows = routes_table(result.stdout)
+    assert ("auth.login", "/auth/login") in rows
+    assert ("main.index", "/") in rows
+
+
+@pytest.mark.parametrize(
+    "password", ["short", "p" * (MAX_LENGTH + 1)], ids=["too short", "too long"]
+)
+async def test_create_admin_refuses_a_password_as_registration_does(
+    cli_database: str, client: Client, submit: Submit, password: str
+) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+    result = flasky(
+        cli_database, "create-admin", "--email", "root@flasky.dev", "--username", "root",
+        "--password", password,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert await asyncio.to_thread(count_rows, cli_database, User) == 0
+    prefix = "Error: Invalid value for '--password': "
+    [message] = [
+        line[len(prefix) :] for line in result.stderr.splitlines() if line.startswith(prefix)
+    ]
+    assert "8" in message and str(MAX_LENGTH) in message
+    form = {"email": "root@flasky.dev", "username": "root", "password": password}
+    page = await submit(client, "/auth/register", {**form, "password2": password})
+    assert message in await page.get_data(as_text=True)
+
+
+def test_create_admin_refuses_a_username_taken_in_another_case(cli_database: str) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+    args = ("--password", "long-enough-password")
+    first = flasky(
+        cli_database, "create-admin", "--email", "a@flasky.dev", "--username", "root", *args
+    )
+    assert_clean_exit(first)
+    again = flasky(
+        cli_database, "create-admin", "--email", "b@flasky.dev", "--username", "ROOT", *args
+    )
+    assert again.returncode != 0
+    assert "Username already in use." in again.stderr
+    assert count_rows(cli_database, User) == 1
+
+    async def admin() -> tuple[str, bool]:
+        engine = create_async_engine(async_url(cli_database))
+        async with engine.connect() as conn:
+            query = select(Role.name, User.confirmed).join(User.role).where(User.username == "root")
+            row = (await conn.execute(query)).one()
+        await engine.dispose()
+        return row[0], row[1]
+
+    assert asyncio.run(admin()) == ("Administrator", True)
+
+
+def test_database_commands_leave_nothing_behind_at_exit(cli_database: str) -> None:
+    assert_clean_exit(flasky(cli_database, "deploy", PYTHONWARNINGS="error"))
+    assert_clean_exit(
+        flasky(cli_database, "fake", "--users", "3", "--posts", "3", PYTHONWARNINGS="error")
+    )
+
+
+def test_routes_lists_the_api(cli_database: str) -> None:
+    result = flasky(cli_database, "routes")
+    assert_clean_exit(result)
+    assert ("api.get_posts", "/api/v1/posts/") in routes_table(result.stdout)
+
+
+def test_flasky_runs_from_any_directory_without_an_app_variable(
+    cli_database: str, tmp_path: Path
+) -> None:
+    script = Path(sys.executable).with_name("flasky")
+    if not script.exists():
+        pytest.skip("the flasky console script is not installed in this environment")
+    env = {k: v for k, v in os.environ.items() if k not in {"QUART_APP", "FLASKY_APP"}}
+    result = subprocess.run(
+        [str(script), "deploy"],
+        cwd=tmp_path,
+        env={**env, "DATABASE_URL": cli_database, "FLASKY_CONFIG": "testing"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_clean_exit(result)
+    assert count_rows(cli_database, Role) == 3
+
+
+def test_a_configuration_error_is_a_message_not_a_traceback(cli_database: str) -> None:
+    result = flasky(cli_database, "deploy", FLASKY_CONFIG="production", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_shell_context_offers_the_models_and_a_session(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suite's database, so that this runs on PostgreSQL too when it is
+    # configured: there a connection must be closed on the loop that opened it.
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("FLASKY_CONFIG", "testing")
+    app = create_cli_app()
+    try:
+        async with app.app_context():
+            context = app.make_shell_context()
+            for name in ("User", "Role", "Permission", "Post", "Comment", "Follow"):
+                assert context[name] is getattr(models, name)
+            assert context["app"] is app
+            query = context["select"](context["func"].count(context["Role"].id))
+            # Leaves the session's transaction open: leaving the context ends it.
+            assert context["run"](context["session"].scalar(query)) == 3
+    finally:
+        await app.extensions["db_engine"].dispose()
+
+
+def test_shell_runs_queries_and_commits(cli_database: str) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+    lines = [
+        "role = run(session.scalar(select(Role).where(Role.name == 'Moderator')))",
+        "role.permissions = 0",
+        "run(session.commit())",
+        "print('roles:', run(session.scalar(select(func.count(Role.id)))))",
+        # Left open on purpose: the shell must still end it cleanly.
+        "run(session.scalar(select(User.id)))",
+    ]
+    result = flasky(cli_database, "shell", stdin="\n".join(lines) + "\n", PYTHONWARNINGS="error")
+    assert_clean_exit(result)
+    assert "roles: 3" in result.stdout
+    repaired = flasky(cli_database, "deploy")
+    assert "roles created or updated" in repaired.stdout
