@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,27 +10,37 @@ from service.markdown import render_comment, render_post
 from service.models import Comment, Follow, Permission, Post, Role, User, utcnow
 
 
-async def add_post(db: AsyncSession, author: User, body: str = "A post", *, age: int = 0) -> Post:
-    """A post by `author`, written `age` seconds ago."""
+async def add_post(
+    db: AsyncSession,
+    author: User,
+    body: str = "A post",
+    *,
+    age: int = 0,
+    at: datetime | None = None,
+) -> Post:
+    """A post by `author`, written `age` seconds ago, or `at` a fixed time a test can assert."""
     post = Post(
         body=body,
         body_html=render_post(body),
         author_id=author.id,
-        timestamp=utcnow() - timedelta(seconds=age),
+        timestamp=at or utcnow() - timedelta(seconds=age),
     )
     db.add(post)
     await db.commit()
     return post
 
 
-async def add_posts(db: AsyncSession, author: User, count: int) -> list[Post]:
-    """`count` posts by `author`, "post 0" the newest."""
+async def add_posts(
+    db: AsyncSession, author: User, count: int, *, newest: datetime | None = None
+) -> list[Post]:
+    """`count` posts by `author`, a second apart, "post 0" the newest (written at `newest`)."""
+    newest = newest or utcnow() - timedelta(seconds=1)
     posts = [
         Post(
             body=f"post {n}",
             body_html=render_post(f"post {n}"),
             author_id=author.id,
-            timestamp=utcnow() - timedelta(seconds=n + 1),
+            timestamp=newest - timedelta(seconds=n),
         )
         for n in range(count)
     ]

@@ -117,7 +117,8 @@ async def stored_rows(database_url: str, marker: str) -> dict[str, Counter[str]]
     try:
         async with engine.connect() as connection:
             rows = {}
-            for kind, model in zip(KINDS, (Post, Comment), strict=True):
+            models: tuple[type[Post] | type[Comment], ...] = (Post, Comment)
+            for kind, model in zip(KINDS, models, strict=True):
                 bodies = await connection.scalars(
                     select(model.body).where(model.body.startswith(marker, autoescape=True))
                 )

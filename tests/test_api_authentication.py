@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 import pytest
-from quart.testing import QuartClient
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api import authentication
 from service.models import ApiToken, User, utcnow
-from tests.conftest import MakeUser
+
+from .fixtures import ApiAuth, Client, CountStatements, MakeUser
 
 INVALID = {"error": "unauthorized", "message": "Invalid credentials"}
-Auth = Callable[..., dict[str, str]]
-CountStatements = Callable[[], AbstractContextManager[list[str]]]
 
 
-async def new_token(client: QuartClient, api_auth: Auth, email: str = "john@flasky.dev") -> str:
+async def new_token(client: Client, api_auth: ApiAuth, email: str = "john@flasky.dev") -> str:
     response = await client.post("/api/v1/tokens/", headers=api_auth(email, "cat-password"))
     assert response.status_code == 200
     token: str = (await response.get_json())["token"]
@@ -33,7 +31,7 @@ async def new_token(client: QuartClient, api_auth: Auth, email: str = "john@flas
 
 
 async def test_unknown_url_is_json_404(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.get(
@@ -43,7 +41,7 @@ async def test_unknown_url_is_json_404(
     assert (await response.get_json())["error"] == "not found"
 
 
-async def test_no_credentials_is_401_with_basic_challenge(client: QuartClient) -> None:
+async def test_no_credentials_is_401_with_basic_challenge(client: Client) -> None:
     response = await client.get("/api/v1/posts/")
     assert response.status_code == 401
     assert await response.get_json() == INVALID
@@ -51,7 +49,7 @@ async def test_no_credentials_is_401_with_basic_challenge(client: QuartClient) -
 
 
 async def test_wrong_password_is_401(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.get("/api/v1/posts/", headers=api_auth("john@flasky.dev", "dog"))
@@ -59,20 +57,20 @@ async def test_wrong_password_is_401(
     assert await response.get_json() == INVALID
 
 
-async def test_unknown_email_is_401(client: QuartClient, api_auth: Auth) -> None:
+async def test_unknown_email_is_401(client: Client, api_auth: ApiAuth) -> None:
     response = await client.get("/api/v1/posts/", headers=api_auth("nobody@flasky.dev", "cat"))
     assert response.status_code == 401
     assert await response.get_json() == INVALID
 
 
-async def test_bad_token_is_401(client: QuartClient, make_user: MakeUser, api_auth: Auth) -> None:
+async def test_bad_token_is_401(client: Client, make_user: MakeUser, api_auth: ApiAuth) -> None:
     await make_user("john")
     response = await client.get("/api/v1/posts/", headers=api_auth("bad-token"))
     assert response.status_code == 401
     assert await response.get_json() == INVALID
 
 
-async def test_anonymous_empty_user_name_is_401(client: QuartClient, api_auth: Auth) -> None:
+async def test_anonymous_empty_user_name_is_401(client: Client, api_auth: ApiAuth) -> None:
     response = await client.get("/api/v1/posts/", headers=api_auth(""))
     assert response.status_code == 401
     assert await response.get_json() == INVALID
@@ -87,14 +85,14 @@ async def test_anonymous_empty_user_name_is_401(client: QuartClient, api_auth: A
         "Basic",
     ],
 )
-async def test_malformed_authorization_header_is_401(client: QuartClient, header: str) -> None:
+async def test_malformed_authorization_header_is_401(client: Client, header: str) -> None:
     response = await client.get("/api/v1/posts/", headers={"Authorization": header})
     assert response.status_code == 401
     assert await response.get_json() == INVALID
 
 
 async def test_email_and_password_authenticate(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.get(
@@ -103,9 +101,7 @@ async def test_email_and_password_authenticate(
     assert response.status_code == 200
 
 
-async def test_token_authenticates(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
-) -> None:
+async def test_token_authenticates(client: Client, make_user: MakeUser, api_auth: ApiAuth) -> None:
     await make_user("john")
     token = await new_token(client, api_auth)
     response = await client.get("/api/v1/posts/", headers=api_auth(token))
@@ -113,9 +109,9 @@ async def test_token_authenticates(
 
 
 async def test_token_auth_runs_one_query_and_no_password_check(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     count_statements: CountStatements,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -134,7 +130,7 @@ async def test_token_auth_runs_one_query_and_no_password_check(
 
 
 async def test_expired_token_is_401(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     await make_user("john")
     token = await new_token(client, api_auth)
@@ -148,7 +144,7 @@ async def test_expired_token_is_401(
 
 
 async def test_deleted_token_rows_stop_working(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     # What a password change does: it deletes all of the user's tokens.
     user = await make_user("john")
@@ -160,7 +156,7 @@ async def test_deleted_token_rows_stop_working(
 
 
 async def test_unconfirmed_account_is_403(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john", confirmed=False)
     response = await client.get(
@@ -171,9 +167,9 @@ async def test_unconfirmed_account_is_403(
 
 
 async def test_login_cookie_is_not_accepted(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    signed_in: Callable[[QuartClient, User], AbstractAsyncContextManager[None]],
+    signed_in: Callable[[Client, User], AbstractAsyncContextManager[None]],
 ) -> None:
     user = await make_user("john")
     async with signed_in(client, user):
@@ -182,7 +178,7 @@ async def test_login_cookie_is_not_accepted(
 
 
 async def test_writes_need_no_csrf_token(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.post(
@@ -194,7 +190,7 @@ async def test_writes_need_no_csrf_token(
 
 
 async def test_repeated_wrong_passwords_lock_the_account_out(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     for _ in range(5):
@@ -209,7 +205,7 @@ async def test_repeated_wrong_passwords_lock_the_account_out(
 
 
 async def test_tokens_work_during_a_password_lockout(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     token = await new_token(client, api_auth)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Comment, Permission, Post, Role, User
-from tests.conftest import MakeUser
 
-Auth = Callable[..., dict[str, str]]
-CountStatements = Callable[[], AbstractContextManager[list[str]]]
+from .blog import add_post
+from .fixtures import ApiAuth, Client, CountStatements, MakeUser
+
 JOHN = ("john@flasky.dev", "cat-password")
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-async def add_post(db: AsyncSession, author: User) -> Post:
-    post = Post(body="post", body_html="<p>post</p>", author_id=author.id, timestamp=T0)
-    db.add(post)
-    await db.commit()
-    return post
 
 
 async def add_comments(
@@ -40,17 +30,17 @@ async def add_comments(
     return comments
 
 
-async def comment_bodies(client: QuartClient, headers: dict[str, str], path: str) -> list[str]:
+async def comment_bodies(client: Client, headers: dict[str, str], path: str) -> list[str]:
     response = await client.get(path, headers=headers)
     assert response.status_code == 200
     return [comment["body"] for comment in (await response.get_json())["comments"]]
 
 
 async def test_comment_json_has_flaskys_keys(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     [comment] = await add_comments(db, post, john, "nice")
     response = await client.get(f"/api/v1/comments/{comment.id}", headers=api_auth(*JOHN))
     assert response.status_code == 200
@@ -65,20 +55,20 @@ async def test_comment_json_has_flaskys_keys(
 
 
 async def test_post_comments_are_oldest_first(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     await add_comments(db, post, john, "first", "second", "third")
     path = f"/api/v1/posts/{post.id}/comments/"
     assert await comment_bodies(client, api_auth(*JOHN), path) == ["first", "second", "third"]
 
 
 async def test_all_comments_are_newest_first_and_paginated(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     await add_comments(db, post, john, *[f"c{i}" for i in range(31)])
     response = await client.get("/api/v1/comments/", headers=api_auth(*JOHN))
     data = await response.get_json()
@@ -87,7 +77,7 @@ async def test_all_comments_are_newest_first_and_paginated(
 
 
 async def test_comments_of_an_unknown_post_are_404(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.get("/api/v1/posts/4242/comments/", headers=api_auth(*JOHN))
@@ -96,11 +86,11 @@ async def test_comments_of_an_unknown_post_are_404(
 
 
 async def test_new_comment_is_201_with_location(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     response = await client.post(
         f"/api/v1/posts/{post.id}/comments/",
         json={"body": "Good **post** <script>alert(1)</script><h1>!</h1>"},
@@ -122,12 +112,12 @@ async def test_new_comment_is_201_with_location(
 
 
 async def test_new_comment_needs_comment_permission(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     db.add(Role(name="Silent", permissions=int(Permission.FOLLOW | Permission.WRITE)))
     await db.commit()
     john = await make_user("john", role="Silent")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     response = await client.post(
         f"/api/v1/posts/{post.id}/comments/", json={"body": "hi"}, headers=api_auth(*JOHN)
     )
@@ -137,7 +127,7 @@ async def test_new_comment_needs_comment_permission(
 
 
 async def test_new_comment_on_an_unknown_post_is_404(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.post(
@@ -147,10 +137,10 @@ async def test_new_comment_on_an_unknown_post_is_404(
 
 
 async def test_new_comment_checks_the_body(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     response = await client.post(
         f"/api/v1/posts/{post.id}/comments/", json={"text": "hi"}, headers=api_auth(*JOHN)
     )
@@ -159,10 +149,10 @@ async def test_new_comment_checks_the_body(
 
 
 async def test_disabled_comments_are_hidden_from_users(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     await add_comments(db, post, john, "kept")
     [hidden] = await add_comments(db, post, john, "abusive", disabled=True)
     headers = api_auth(*JOHN)
@@ -175,11 +165,11 @@ async def test_disabled_comments_are_hidden_from_users(
 
 
 async def test_moderators_see_disabled_comments(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("mod", role="Moderator")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     [hidden] = await add_comments(db, post, john, "abusive", disabled=True)
     headers = api_auth("mod@flasky.dev", "cat-password")
     assert await comment_bodies(client, headers, "/api/v1/comments/") == ["abusive"]
@@ -190,14 +180,14 @@ async def test_moderators_see_disabled_comments(
 
 
 async def test_post_comments_statement_count_does_not_grow(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     db: AsyncSession,
     count_statements: CountStatements,
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     await add_comments(db, post, john, "one")
     path = f"/api/v1/posts/{post.id}/comments/"
     with count_statements() as one:
@@ -211,14 +201,14 @@ async def test_post_comments_statement_count_does_not_grow(
 
 
 async def test_all_comments_statement_count_does_not_grow(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     db: AsyncSession,
     count_statements: CountStatements,
 ) -> None:
     john = await make_user("john")
-    post = await add_post(db, john)
+    post = await add_post(db, john, "post", at=T0)
     await add_comments(db, post, john, "one")
     with count_statements() as one:
         await client.get("/api/v1/comments/", headers=api_auth(*JOHN))

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import Comment, Permission, Post, Role, User
-from tests.conftest import MakeUser
+from service.models import Comment, Permission, Post, Role
 
-Auth = Callable[..., dict[str, str]]
-CountStatements = Callable[[], AbstractContextManager[list[str]]]
+from .blog import add_posts
+from .fixtures import ApiAuth, Client, CountStatements, MakeUser
+
 JOHN = ("john@flasky.dev", "cat-password")
 POST_KEYS = {"url", "body", "body_html", "timestamp", "author_url", "comments_url", "comment_count"}
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-async def add_posts(db: AsyncSession, author: User, count: int) -> list[Post]:
-    """`count` posts by `author`, a minute apart, the last one newest."""
-    posts = [
-        Post(body=f"post {i}", body_html=f"<p>post {i}</p>", author_id=author.id,
-             timestamp=T0 + timedelta(minutes=i))
-        for i in range(count)
-    ]  # fmt: skip
-    db.add_all(posts)
-    await db.commit()
-    return posts
-
-
 async def test_post_json_has_flaskys_keys(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     db.add(Comment(body="c", body_html="c", author_id=john.id, post_id=post.id))
     await db.commit()
     response = await client.get(f"/api/v1/posts/{post.id}", headers=api_auth(*JOHN))
@@ -54,24 +39,28 @@ async def test_post_json_has_flaskys_keys(
 
 
 async def test_list_is_newest_first_and_paginated(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession, app: object
+    client: Client,
+    make_user: MakeUser,
+    api_auth: ApiAuth,
+    db: AsyncSession,
+    app: object,
 ) -> None:
     john = await make_user("john")
-    posts = await add_posts(db, john, 25)
+    posts = await add_posts(db, john, 25, newest=T0)
     first = await (await client.get("/api/v1/posts/", headers=api_auth(*JOHN))).get_json()
-    assert [p["body"] for p in first["posts"]] == [f"post {i}" for i in range(24, 4, -1)]
+    assert [p["body"] for p in first["posts"]] == [f"post {i}" for i in range(20)]
     assert first["prev"] is None
     assert first["next"] == "/api/v1/posts/?page=2"
     assert first["count"] == 25
     second = await (await client.get(first["next"], headers=api_auth(*JOHN))).get_json()
-    assert [p["url"] for p in second["posts"]] == [f"/api/v1/posts/{p.id}" for p in posts[4::-1]]
+    assert [p["url"] for p in second["posts"]] == [f"/api/v1/posts/{p.id}" for p in posts[20:]]
     assert second["prev"] == "/api/v1/posts/?page=1"
     assert second["next"] is None
 
 
 @pytest.mark.parametrize("page", ["-1", "abc", "0", str(10**30)])
 async def test_odd_page_numbers_are_not_errors(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, page: str
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, page: str
 ) -> None:
     await make_user("john")
     response = await client.get(f"/api/v1/posts/?page={page}", headers=api_auth(*JOHN))
@@ -79,17 +68,17 @@ async def test_odd_page_numbers_are_not_errors(
 
 
 async def test_list_statement_count_does_not_grow(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     db: AsyncSession,
     count_statements: CountStatements,
 ) -> None:
     john = await make_user("john")
-    await add_posts(db, john, 1)
+    await add_posts(db, john, 1, newest=T0)
     with count_statements() as one:
         await client.get("/api/v1/posts/", headers=api_auth(*JOHN))
-    await add_posts(db, john, 19)
+    await add_posts(db, john, 19, newest=T0)
     with count_statements() as twenty:
         response = await client.get("/api/v1/posts/", headers=api_auth(*JOHN))
     assert len((await response.get_json())["posts"]) == 20
@@ -99,7 +88,7 @@ async def test_list_statement_count_does_not_grow(
 
 
 async def test_new_post_is_201_with_location(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     response = await client.post(
@@ -120,7 +109,7 @@ async def test_new_post_is_201_with_location(
 
 
 async def test_new_post_needs_write_permission(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     db.add(Role(name="Reader", permissions=int(Permission.FOLLOW | Permission.COMMENT)))
     await db.commit()
@@ -153,9 +142,9 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_BODIES)
 async def test_bad_input_is_400_with_a_message(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     kwargs: dict[str, object],
     message: str,
 ) -> None:
@@ -171,7 +160,7 @@ async def test_bad_input_is_400_with_a_message(
 
 
 async def test_oversized_body_is_json_413(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.post(
@@ -183,7 +172,7 @@ async def test_oversized_body_is_json_413(
 
 @pytest.mark.parametrize("path", ["/api/v1/posts/12345", f"/api/v1/posts/{10**20}"])
 async def test_unknown_post_is_json_404(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, path: str
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, path: str
 ) -> None:
     await make_user("john")
     response = await client.get(path, headers=api_auth(*JOHN))
@@ -192,10 +181,10 @@ async def test_unknown_post_is_json_404(
 
 
 async def test_author_edits_a_post(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     response = await client.put(
         f"/api/v1/posts/{post.id}", json={"body": "**updated**"}, headers=api_auth(*JOHN)
     )
@@ -207,11 +196,11 @@ async def test_author_edits_a_post(
 
 
 async def test_put_by_a_non_author_is_403(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     response = await client.put(
         f"/api/v1/posts/{post.id}",
         json={"body": "mine now"},
@@ -224,11 +213,11 @@ async def test_put_by_a_non_author_is_403(
 
 
 async def test_administrator_edits_any_post(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("admin", role="Administrator")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     response = await client.put(
         f"/api/v1/posts/{post.id}",
         json={"body": "moderated"},
@@ -238,10 +227,10 @@ async def test_administrator_edits_any_post(
 
 
 async def test_put_checks_the_body(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     response = await client.put(
         f"/api/v1/posts/{post.id}", json={"body": ""}, headers=api_auth(*JOHN)
     )
@@ -249,10 +238,10 @@ async def test_put_checks_the_body(
 
 
 async def test_author_deletes_a_post_and_its_comments(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     db.add(Comment(body="c", body_html="c", author_id=john.id, post_id=post.id))
     await db.commit()
     response = await client.delete(f"/api/v1/posts/{post.id}", headers=api_auth(*JOHN))
@@ -264,11 +253,11 @@ async def test_author_deletes_a_post_and_its_comments(
 
 
 async def test_delete_by_a_non_author_is_403(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("susan", role="Moderator")
-    [post] = await add_posts(db, john, 1)
+    [post] = await add_posts(db, john, 1, newest=T0)
     response = await client.delete(
         f"/api/v1/posts/{post.id}", headers=api_auth("susan@flasky.dev", "cat-password")
     )

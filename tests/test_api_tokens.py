@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import timedelta
 
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import ApiToken, utcnow
-from tests.conftest import MakeUser
 
-Auth = Callable[..., dict[str, str]]
+from .fixtures import ApiAuth, Client, MakeUser
+
 PASSWORD = ("john@flasky.dev", "cat-password")
 
 
 async def test_password_gets_a_token(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.post("/api/v1/tokens/", headers=api_auth(*PASSWORD))
@@ -31,7 +29,7 @@ async def test_password_gets_a_token(
 
 
 async def test_token_is_stored_only_as_its_hash_for_an_hour(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     user = await make_user("john")
     response = await client.post("/api/v1/tokens/", headers=api_auth(*PASSWORD))
@@ -45,7 +43,7 @@ async def test_token_is_stored_only_as_its_hash_for_an_hour(
 
 
 async def test_a_token_cannot_mint_a_token(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.post("/api/v1/tokens/", headers=api_auth(*PASSWORD))
@@ -56,7 +54,7 @@ async def test_a_token_cannot_mint_a_token(
 
 
 async def test_minting_prunes_expired_tokens(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     user = await make_user("john")
     db.add(ApiToken(token_hash="0" * 64, user_id=user.id, expires_at=utcnow() - timedelta(1)))
@@ -67,7 +65,7 @@ async def test_minting_prunes_expired_tokens(
 
 
 async def test_delete_revokes_the_token_used(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     first = await client.post("/api/v1/tokens/", headers=api_auth(*PASSWORD))
@@ -80,7 +78,7 @@ async def test_delete_revokes_the_token_used(
 
 
 async def test_delete_with_password_is_400(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     await make_user("john")
     response = await client.delete("/api/v1/tokens/", headers=api_auth(*PASSWORD))

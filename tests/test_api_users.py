@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Follow, Post, User
-from tests.conftest import MakeUser
 
-Auth = Callable[..., dict[str, str]]
-CountStatements = Callable[[], AbstractContextManager[list[str]]]
+from .fixtures import ApiAuth, Client, CountStatements, MakeUser
+
 JOHN = ("john@flasky.dev", "cat-password")
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -27,14 +23,14 @@ async def write(db: AsyncSession, *posts: tuple[User, str]) -> None:
     await db.commit()
 
 
-async def posts_of(client: QuartClient, api_auth: Auth, path: str) -> list[str]:
+async def posts_of(client: Client, api_auth: ApiAuth, path: str) -> list[str]:
     response = await client.get(path, headers=api_auth(*JOHN))
     assert response.status_code == 200
     return [post["body"] for post in (await response.get_json())["posts"]]
 
 
 async def test_user_json_has_flaskys_keys(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john", member_since=T0, last_seen=T0 + timedelta(hours=1))
     await write(db, (john, "one"), (john, "two"))
@@ -52,7 +48,7 @@ async def test_user_json_has_flaskys_keys(
 
 
 async def test_user_json_shows_no_private_fields(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     john = await make_user("john")
     response = await client.get(f"/api/v1/users/{john.id}", headers=api_auth(*JOHN))
@@ -62,7 +58,7 @@ async def test_user_json_shows_no_private_fields(
 
 
 async def test_unknown_user_is_json_404(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth
+    client: Client, make_user: MakeUser, api_auth: ApiAuth
 ) -> None:
     john = await make_user("john")
     for path in (f"/api/v1/users/{john.id + 1}", f"/api/v1/users/{john.id + 1}/posts/"):
@@ -72,7 +68,7 @@ async def test_unknown_user_is_json_404(
 
 
 async def test_user_posts_are_theirs_newest_first(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -81,7 +77,7 @@ async def test_user_posts_are_theirs_newest_first(
 
 
 async def test_timeline_has_followed_and_own_posts_newest_first(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -93,7 +89,7 @@ async def test_timeline_has_followed_and_own_posts_newest_first(
 
 
 async def test_timeline_pages_link_to_the_timeline(
-    client: QuartClient, make_user: MakeUser, api_auth: Auth, db: AsyncSession
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await write(db, *[(john, f"p{i}") for i in range(21)])
@@ -103,9 +99,9 @@ async def test_timeline_pages_link_to_the_timeline(
 
 
 async def test_timeline_statement_count_does_not_grow(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    api_auth: Auth,
+    api_auth: ApiAuth,
     db: AsyncSession,
     count_statements: CountStatements,
 ) -> None:

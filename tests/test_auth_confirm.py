@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from itsdangerous import TimestampSigner
 from quart import Quart
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import User
-from service.tokens import CONFIRM, MAX_AGE, RESET_PASSWORD, Purpose, make_token
+from service.signed_links import CONFIRM, MAX_AGE, RESET_PASSWORD, Purpose, make_token
 from tests.conftest import Mailbox, free_port
 
-MakeUser = Callable[..., Awaitable[User]]
-SignedIn = Callable[..., Any]
+from .fixtures import Client, Csrf, MakeUser, Reconfigure, SignedIn, Submit
 
 
 async def token_for(app: Quart, purpose: Purpose, user: User) -> str:
@@ -31,7 +27,7 @@ async def is_confirmed(db: AsyncSession, user: User) -> bool:
 
 
 async def test_mailed_link_confirms_the_account(
-    client: QuartClient, submit: Callable[..., Awaitable[Any]], mailbox: Mailbox
+    client: Client, submit: Submit, mailbox: Mailbox
 ) -> None:
     form = {"email": "susan@flasky.dev", "username": "susan"}
     await submit(client, "/auth/register", {**form, "password": "x" * 8, "password2": "x" * 8})
@@ -41,7 +37,7 @@ async def test_mailed_link_confirms_the_account(
 
 
 async def test_confirm_link_works_without_logging_in(
-    app: Quart, client: QuartClient, make_user: MakeUser, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, db: AsyncSession
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     response = await client.get(f"/auth/confirm/{await token_for(app, CONFIRM, susan)}")
@@ -51,7 +47,7 @@ async def test_confirm_link_works_without_logging_in(
 
 
 async def test_tampered_confirm_token_is_refused(
-    app: Quart, client: QuartClient, make_user: MakeUser, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, db: AsyncSession
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     token = await token_for(app, CONFIRM, susan)
@@ -65,7 +61,7 @@ async def test_tampered_confirm_token_is_refused(
 
 async def test_expired_confirm_token_is_refused(
     app: Quart,
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     db: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
@@ -80,7 +76,7 @@ async def test_expired_confirm_token_is_refused(
 
 
 async def test_reset_token_does_not_confirm(
-    app: Quart, client: QuartClient, make_user: MakeUser, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, db: AsyncSession
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     await client.get(f"/auth/confirm/{await token_for(app, RESET_PASSWORD, susan)}")
@@ -88,7 +84,7 @@ async def test_reset_token_does_not_confirm(
 
 
 async def test_confirm_token_dies_when_the_address_changes(
-    app: Quart, client: QuartClient, make_user: MakeUser, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, db: AsyncSession
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     token = await token_for(app, CONFIRM, susan)
@@ -99,7 +95,7 @@ async def test_confirm_token_dies_when_the_address_changes(
 
 
 async def test_unconfirmed_user_is_sent_to_unconfirmed_page(
-    client: QuartClient, make_user: MakeUser, signed_in: SignedIn
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     async with signed_in(client, susan):
@@ -114,7 +110,7 @@ async def test_unconfirmed_user_is_sent_to_unconfirmed_page(
 
 @pytest.mark.parametrize("path", ["/static/flasky.css", "/auth/change-password", "/avatar/1.svg"])
 async def test_unconfirmed_user_still_reaches_files_and_account_pages(
-    client: QuartClient, make_user: MakeUser, signed_in: SignedIn, path: str
+    client: Client, make_user: MakeUser, signed_in: SignedIn, path: str
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     async with signed_in(client, susan):
@@ -123,7 +119,7 @@ async def test_unconfirmed_user_still_reaches_files_and_account_pages(
 
 
 async def test_unconfirmed_page_sends_confirmed_users_home(
-    client: QuartClient, make_user: MakeUser, signed_in: SignedIn
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
@@ -132,10 +128,10 @@ async def test_unconfirmed_page_sends_confirmed_users_home(
 
 
 async def test_resend_mails_a_new_link(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     signed_in: SignedIn,
-    csrf: Callable[..., Awaitable[str]],
+    csrf: Csrf,
     mailbox: Mailbox,
 ) -> None:
     susan = await make_user("susan", confirmed=False)
@@ -152,11 +148,11 @@ async def test_resend_mails_a_new_link(
 
 
 async def test_resend_failure_tells_the_user_to_retry(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     signed_in: SignedIn,
-    csrf: Callable[..., Awaitable[str]],
-    reconfigure: Callable[..., None],
+    csrf: Csrf,
+    reconfigure: Reconfigure,
 ) -> None:
     susan = await make_user("susan", confirmed=False)
     reconfigure(mail_port=free_port())
@@ -169,9 +165,7 @@ async def test_resend_failure_tells_the_user_to_retry(
     assert "Please try again in a few minutes." in await response.get_data(as_text=True)
 
 
-async def test_resend_needs_a_login(
-    client: QuartClient, csrf: Callable[..., Awaitable[str]]
-) -> None:
+async def test_resend_needs_a_login(client: Client, csrf: Csrf) -> None:
     response = await client.post("/auth/confirm", form={"csrf_token": await csrf(client)})
     assert response.status_code == 302
     assert response.location.startswith("/auth/login?next=")

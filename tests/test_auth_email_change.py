@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from quart import Quart
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import User
-from service.tokens import CHANGE_EMAIL, CONFIRM, make_token
+from service.signed_links import CHANGE_EMAIL, CONFIRM, make_token
 from tests.conftest import Mailbox
 
-MakeUser = Callable[..., Awaitable[User]]
-Login = Callable[..., Awaitable[Any]]
-Submit = Callable[..., Awaitable[Any]]
+from .fixtures import Client, Login, MakeUser, Submit
 
 REQUEST = {"email": "John.New@Flasky.dev", "password": "cat-password"}
 
 
-async def page(client: QuartClient, path: str = "/") -> str:
+async def page(client: Client, path: str = "/") -> str:
     return await (await client.get(path)).get_data(as_text=True)
 
 
@@ -35,7 +29,7 @@ async def change_token(app: Quart, user: User, new_email: str) -> str:
 
 
 async def test_change_email_page_has_the_form(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -45,7 +39,7 @@ async def test_change_email_page_has_the_form(
 
 
 async def test_request_mails_a_link_to_the_new_address(
-    client: QuartClient, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
+    client: Client, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -59,7 +53,7 @@ async def test_request_mails_a_link_to_the_new_address(
 
 
 async def test_mailed_link_changes_the_address(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     login: Login,
     submit: Submit,
@@ -77,7 +71,7 @@ async def test_mailed_link_changes_the_address(
 
 
 async def test_request_needs_the_password(
-    client: QuartClient, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
+    client: Client, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -87,7 +81,7 @@ async def test_request_needs_the_password(
 
 
 async def test_request_for_a_taken_address_is_refused(
-    client: QuartClient, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
+    client: Client, make_user: MakeUser, login: Login, submit: Submit, mailbox: Mailbox
 ) -> None:
     await make_user("john")
     await make_user("susan")
@@ -99,7 +93,7 @@ async def test_request_for_a_taken_address_is_refused(
 
 async def test_link_is_refused_once_the_address_was_taken(
     app: Quart,
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     login: Login,
     db: AsyncSession,
@@ -114,7 +108,7 @@ async def test_link_is_refused_once_the_address_was_taken(
 
 
 async def test_link_of_another_user_is_refused(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, login: Login, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     await make_user("susan")
@@ -126,7 +120,7 @@ async def test_link_of_another_user_is_refused(
 
 
 async def test_link_works_only_once(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, login: Login, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     first = await change_token(app, john, "first@flasky.dev")
@@ -139,7 +133,7 @@ async def test_link_works_only_once(
 
 
 async def test_confirm_token_does_not_change_the_address(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, db: AsyncSession
+    app: Quart, client: Client, make_user: MakeUser, login: Login, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     async with app.app_context():
@@ -150,7 +144,7 @@ async def test_confirm_token_does_not_change_the_address(
     assert await email_of(db, john) == "john@flasky.dev"
 
 
-async def test_link_needs_a_login(app: Quart, client: QuartClient, make_user: MakeUser) -> None:
+async def test_link_needs_a_login(app: Quart, client: Client, make_user: MakeUser) -> None:
     john = await make_user("john")
     token = await change_token(app, john, "new@flasky.dev")
     response = await client.get(f"/auth/change_email/{token}")

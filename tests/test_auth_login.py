@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import pytest
 from argon2 import PasswordHasher
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.redirects import safe_next
-from service.models import User
 
-MakeUser = Callable[..., Awaitable[User]]
-Login = Callable[..., Awaitable[Any]]
-Csrf = Callable[..., Awaitable[str]]
+from .fixtures import Client, Csrf, Login, MakeUser
 
 OPEN_REDIRECTS = [
     "//evil.example",
@@ -35,11 +28,11 @@ OPEN_REDIRECTS = [
 ]
 
 
-async def greeting(client: QuartClient) -> str:
+async def greeting(client: Client) -> str:
     return await (await client.get("/")).get_data(as_text=True)
 
 
-async def test_login_page_has_the_form(client: QuartClient) -> None:
+async def test_login_page_has_the_form(client: Client) -> None:
     html = await (await client.get("/auth/login")).get_data(as_text=True)
     assert "<title>Flasky - Login</title>" in html
     assert "<h1>Login</h1>" in html
@@ -49,9 +42,7 @@ async def test_login_page_has_the_form(client: QuartClient) -> None:
     assert 'href="/auth/reset"' in html
 
 
-async def test_login_with_right_password(
-    client: QuartClient, make_user: MakeUser, login: Login
-) -> None:
+async def test_login_with_right_password(client: Client, make_user: MakeUser, login: Login) -> None:
     await make_user("john")
     response = await login(client, "john@flasky.dev")
     assert response.status_code == 302
@@ -60,7 +51,7 @@ async def test_login_with_right_password(
 
 
 async def test_login_email_is_case_insensitive(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, " John@Flasky.DEV ")
@@ -68,7 +59,7 @@ async def test_login_email_is_case_insensitive(
 
 
 async def test_login_upgrades_a_hash_made_with_old_parameters(
-    client: QuartClient, make_user: MakeUser, login: Login, db: AsyncSession
+    client: Client, make_user: MakeUser, login: Login, db: AsyncSession
 ) -> None:
     old_hash = PasswordHasher(time_cost=2, memory_cost=8192).hash("cat-password")
     john = await make_user("john")
@@ -86,7 +77,7 @@ async def test_login_upgrades_a_hash_made_with_old_parameters(
     [("john@flasky.dev", "dog-password"), ("nobody@flasky.dev", "cat-password")],
 )
 async def test_login_failure_says_the_same_for_both_causes(
-    client: QuartClient, make_user: MakeUser, login: Login, email: str, password: str
+    client: Client, make_user: MakeUser, login: Login, email: str, password: str
 ) -> None:
     await make_user("john")
     response = await login(client, email, password)
@@ -95,9 +86,7 @@ async def test_login_failure_says_the_same_for_both_causes(
     assert "Hello, Stranger!" in await greeting(client)
 
 
-async def test_login_without_csrf_token_is_refused(
-    client: QuartClient, make_user: MakeUser
-) -> None:
+async def test_login_without_csrf_token_is_refused(client: Client, make_user: MakeUser) -> None:
     await make_user("john")
     await client.get("/auth/login")
     response = await client.post(
@@ -108,7 +97,7 @@ async def test_login_without_csrf_token_is_refused(
 
 
 async def test_login_with_wrong_csrf_token_is_refused(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     other_browser_token = await csrf(client.app.test_client(), "/auth/login")
@@ -120,7 +109,7 @@ async def test_login_with_wrong_csrf_token_is_refused(
 
 
 async def test_login_follows_a_same_site_next(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     form = {
@@ -136,7 +125,7 @@ async def test_login_follows_a_same_site_next(
 
 @pytest.mark.parametrize("target", OPEN_REDIRECTS)
 async def test_login_refuses_to_redirect_off_site(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf, target: str
+    client: Client, make_user: MakeUser, csrf: Csrf, target: str
 ) -> None:
     await make_user("john")
     form = {
@@ -160,7 +149,7 @@ def test_safe_next_keeps_paths_on_this_site(target: str) -> None:
 
 
 async def test_login_required_page_sends_to_login_and_back(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     response = await client.get("/auth/change-password")
@@ -176,7 +165,7 @@ async def test_login_required_page_sends_to_login_and_back(
 
 
 async def test_unconfirmed_user_logs_in_and_is_asked_to_confirm(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("susan", confirmed=False)
     await login(client, "susan@flasky.dev")
@@ -185,7 +174,7 @@ async def test_unconfirmed_user_logs_in_and_is_asked_to_confirm(
 
 
 async def test_navbar_of_logged_in_user_has_log_out_buttons(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -195,7 +184,7 @@ async def test_navbar_of_logged_in_user_has_log_out_buttons(
 
 
 async def test_logout_ends_the_login(
-    client: QuartClient, make_user: MakeUser, login: Login, csrf: Csrf
+    client: Client, make_user: MakeUser, login: Login, csrf: Csrf
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -208,7 +197,7 @@ async def test_logout_ends_the_login(
 
 
 async def test_logout_without_csrf_token_is_refused(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -218,6 +207,6 @@ async def test_logout_without_csrf_token_is_refused(
 
 
 @pytest.mark.parametrize("path", ["/auth/logout", "/auth/logout-everywhere"])
-async def test_logout_by_get_is_not_allowed(client: QuartClient, path: str) -> None:
+async def test_logout_by_get_is_not_allowed(client: Client, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 405

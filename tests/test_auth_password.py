@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from itsdangerous import TimestampSigner
 from quart import Quart
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import ApiToken, User, utcnow
-from service.tokens import CONFIRM, MAX_AGE, RESET_PASSWORD, make_token
+from service.signed_links import CONFIRM, MAX_AGE, RESET_PASSWORD, make_token
 from tests.conftest import Mailbox, free_port
 
-MakeUser = Callable[..., Awaitable[User]]
-Login = Callable[..., Awaitable[Any]]
-Submit = Callable[..., Awaitable[Any]]
+from .fixtures import Client, Csrf, Login, MakeUser, Reconfigure, Submit
 
 NEW = {"password": "new-password", "password2": "new-password"}
 FLASH_SENT = "An email with instructions to reset your password has been sent to you."
 
 
-async def page(client: QuartClient, path: str = "/") -> str:
+async def page(client: Client, path: str = "/") -> str:
     return await (await client.get(path)).get_data(as_text=True)
 
 
@@ -45,7 +40,7 @@ async def reset_token(app: Quart, user: User) -> str:
 
 
 async def test_change_password_page_has_the_form(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -55,7 +50,7 @@ async def test_change_password_page_has_the_form(
 
 
 async def test_change_password(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, submit: Submit
+    app: Quart, client: Client, make_user: MakeUser, login: Login, submit: Submit
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -69,7 +64,7 @@ async def test_change_password(
 
 
 async def test_change_password_needs_the_old_one(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, submit: Submit
+    app: Quart, client: Client, make_user: MakeUser, login: Login, submit: Submit
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -81,7 +76,7 @@ async def test_change_password_needs_the_old_one(
 
 
 async def test_change_password_refuses_a_short_one(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, submit: Submit
+    app: Quart, client: Client, make_user: MakeUser, login: Login, submit: Submit
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -92,7 +87,7 @@ async def test_change_password_refuses_a_short_one(
 
 
 async def test_change_password_without_csrf_token_is_refused(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login
+    app: Quart, client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -104,7 +99,7 @@ async def test_change_password_without_csrf_token_is_refused(
 
 
 async def test_change_password_ends_other_sessions_and_keeps_this_one(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, submit: Submit
+    app: Quart, client: Client, make_user: MakeUser, login: Login, submit: Submit
 ) -> None:
     await make_user("john")
     other_browser = app.test_client()
@@ -116,7 +111,7 @@ async def test_change_password_ends_other_sessions_and_keeps_this_one(
 
 
 async def test_change_password_revokes_api_tokens(
-    client: QuartClient, make_user: MakeUser, login: Login, submit: Submit, db: AsyncSession
+    client: Client, make_user: MakeUser, login: Login, submit: Submit, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     expires = utcnow() + timedelta(hours=1)
@@ -131,7 +126,7 @@ async def test_change_password_revokes_api_tokens(
 
 
 async def test_reset_request_mails_a_link(
-    client: QuartClient, make_user: MakeUser, submit: Submit, mailbox: Mailbox
+    client: Client, make_user: MakeUser, submit: Submit, mailbox: Mailbox
 ) -> None:
     await make_user("john")
     response = await submit(client, "/auth/reset", {"email": "John@flasky.dev"})
@@ -148,7 +143,7 @@ async def test_reset_request_answers_the_same_while_mail_is_down(
     app: Quart,
     make_user: MakeUser,
     submit: Submit,
-    reconfigure: Callable[..., None],
+    reconfigure: Reconfigure,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await make_user("john")
@@ -179,7 +174,7 @@ async def test_reset_request_answers_the_same_for_unknown_address(
 
 
 async def test_reset_link_sets_a_new_password(
-    app: Quart, client: QuartClient, make_user: MakeUser, submit: Submit, login: Login
+    app: Quart, client: Client, make_user: MakeUser, submit: Submit, login: Login
 ) -> None:
     john = await make_user("john")
     path = f"/auth/reset/{await reset_token(app, john)}"
@@ -192,11 +187,11 @@ async def test_reset_link_sets_a_new_password(
 
 async def test_reset_link_works_only_once(
     app: Quart,
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     submit: Submit,
     login: Login,
-    csrf: Callable[..., Awaitable[str]],
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     path = f"/auth/reset/{await reset_token(app, john)}"
@@ -209,7 +204,7 @@ async def test_reset_link_works_only_once(
 
 async def test_reset_link_dies_when_the_password_changes(
     app: Quart,
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     submit: Submit,
     login: Login,
@@ -223,7 +218,7 @@ async def test_reset_link_dies_when_the_password_changes(
 
 
 async def test_reset_ends_existing_sessions(
-    app: Quart, client: QuartClient, make_user: MakeUser, submit: Submit, login: Login
+    app: Quart, client: Client, make_user: MakeUser, submit: Submit, login: Login
 ) -> None:
     john = await make_user("john")
     logged_in = app.test_client()
@@ -233,7 +228,7 @@ async def test_reset_ends_existing_sessions(
 
 
 async def test_expired_reset_link_is_refused(
-    app: Quart, client: QuartClient, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+    app: Quart, client: Client, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     john = await make_user("john")
     issued = int(time.time()) - MAX_AGE - 1
@@ -247,7 +242,7 @@ async def test_expired_reset_link_is_refused(
 
 
 async def test_tampered_reset_link_is_refused(
-    app: Quart, client: QuartClient, make_user: MakeUser
+    app: Quart, client: Client, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     token = await reset_token(app, john)
@@ -258,7 +253,7 @@ async def test_tampered_reset_link_is_refused(
 
 
 async def test_confirm_token_is_no_reset_token(
-    app: Quart, client: QuartClient, make_user: MakeUser, submit: Submit, login: Login
+    app: Quart, client: Client, make_user: MakeUser, submit: Submit, login: Login
 ) -> None:
     john = await make_user("john")
     async with app.app_context():
@@ -269,11 +264,11 @@ async def test_confirm_token_is_no_reset_token(
 
 
 async def test_reset_link_uses_base_url_not_the_host_header(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
     submit: Submit,
     mailbox: Mailbox,
-    reconfigure: Callable[..., None],
+    reconfigure: Reconfigure,
 ) -> None:
     await make_user("john")
     reconfigure(base_url="https://flasky.example.com")
@@ -285,7 +280,7 @@ async def test_reset_link_uses_base_url_not_the_host_header(
 
 
 async def test_logged_in_user_is_sent_home_from_reset(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")

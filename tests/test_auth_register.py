@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -15,7 +13,7 @@ from service.models import User
 from service.passwords import MAX_LENGTH
 from tests.conftest import Mailbox, free_port
 
-Submit = Callable[..., Awaitable[Any]]
+from .fixtures import Client, Reconfigure, SignedIn, Submit
 
 FORM = {
     "email": "Susan@Flasky.dev",
@@ -33,7 +31,7 @@ async def load_user(db: AsyncSession, email: str) -> User | None:
     return await db.scalar(select(User).options(joinedload(User.role)).where(User.email == email))
 
 
-async def test_register_page_has_the_form(client: QuartClient) -> None:
+async def test_register_page_has_the_form(client: Client) -> None:
     response = await client.get("/auth/register")
     html = await response.get_data(as_text=True)
     assert response.status_code == 200
@@ -45,7 +43,7 @@ async def test_register_page_has_the_form(client: QuartClient) -> None:
 
 
 async def test_register_creates_unconfirmed_user_with_lowercase_email(
-    client: QuartClient, submit: Submit, db: AsyncSession
+    client: Client, submit: Submit, db: AsyncSession
 ) -> None:
     response = await submit(client, "/auth/register", FORM)
     assert response.status_code == 302
@@ -58,9 +56,7 @@ async def test_register_creates_unconfirmed_user_with_lowercase_email(
     assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
 
 
-async def test_register_tells_the_user_to_check_the_mail(
-    client: QuartClient, submit: Submit
-) -> None:
+async def test_register_tells_the_user_to_check_the_mail(client: Client, submit: Submit) -> None:
     response = await submit(client, "/auth/register", FORM, follow_redirects=True)
     assert "A confirmation email has been sent to you by email." in await response.get_data(
         as_text=True
@@ -68,7 +64,7 @@ async def test_register_tells_the_user_to_check_the_mail(
 
 
 async def test_admin_address_registers_as_administrator(
-    client: QuartClient, submit: Submit, db: AsyncSession
+    client: Client, submit: Submit, db: AsyncSession
 ) -> None:
     await submit(client, "/auth/register", {**FORM, "email": "Admin@flasky.dev"})
     user = await load_user(db, "admin@flasky.dev")
@@ -77,7 +73,7 @@ async def test_admin_address_registers_as_administrator(
 
 
 async def test_register_sends_confirmation_mail_with_absolute_link(
-    client: QuartClient, submit: Submit, mailbox: Mailbox
+    client: Client, submit: Submit, mailbox: Mailbox
 ) -> None:
     await submit(client, "/auth/register", FORM)
     [message] = mailbox.to("susan@flasky.dev")
@@ -100,7 +96,7 @@ async def test_register_sends_confirmation_mail_with_absolute_link(
     ],
 )
 async def test_register_refuses_bad_input(
-    client: QuartClient,
+    client: Client,
     submit: Submit,
     db: AsyncSession,
     changes: dict[str, str],
@@ -113,7 +109,7 @@ async def test_register_refuses_bad_input(
 
 
 async def test_overlong_password_is_refused_not_truncated(
-    client: QuartClient, submit: Submit, db: AsyncSession
+    client: Client, submit: Submit, db: AsyncSession
 ) -> None:
     password = "p" * (MAX_LENGTH + 1)
     response = await submit(
@@ -124,7 +120,7 @@ async def test_overlong_password_is_refused_not_truncated(
 
 
 async def test_duplicate_email_is_refused_whatever_its_case(
-    client: QuartClient, submit: Submit, make_user: Callable[..., Awaitable[User]]
+    client: Client, submit: Submit, make_user: Callable[..., Awaitable[User]]
 ) -> None:
     await make_user("susan2", email="susan@flasky.dev")
     response = await submit(client, "/auth/register", FORM)
@@ -132,7 +128,7 @@ async def test_duplicate_email_is_refused_whatever_its_case(
 
 
 async def test_duplicate_username_is_refused_whatever_its_case(
-    client: QuartClient, submit: Submit, make_user: Callable[..., Awaitable[User]]
+    client: Client, submit: Submit, make_user: Callable[..., Awaitable[User]]
 ) -> None:
     await make_user("Susan", email="other@flasky.dev")
     response = await submit(client, "/auth/register", FORM)
@@ -141,7 +137,7 @@ async def test_duplicate_username_is_refused_whatever_its_case(
 
 @pytest.mark.parametrize("token", [None, "forged-token"])
 async def test_register_without_valid_csrf_token_is_refused(
-    client: QuartClient, db: AsyncSession, token: str | None
+    client: Client, db: AsyncSession, token: str | None
 ) -> None:
     await client.get("/auth/register")
     form = dict(FORM) if token is None else {**FORM, "csrf_token": token}
@@ -151,10 +147,10 @@ async def test_register_without_valid_csrf_token_is_refused(
 
 
 async def test_mail_failure_keeps_the_account_and_says_so(
-    client: QuartClient,
+    client: Client,
     submit: Submit,
     db: AsyncSession,
-    reconfigure: Callable[..., None],
+    reconfigure: Reconfigure,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     reconfigure(mail_port=free_port())  # nothing listens there
@@ -166,9 +162,9 @@ async def test_mail_failure_keeps_the_account_and_says_so(
 
 
 async def test_logged_in_user_is_sent_home_from_register(
-    client: QuartClient,
+    client: Client,
     make_user: Callable[..., Awaitable[User]],
-    signed_in: Callable[..., Any],
+    signed_in: SignedIn,
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):

@@ -5,18 +5,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import create_app
 
 from .blog import add_post
+from .fixtures import Client, MakeUser
 
 
-async def test_identicon_is_an_svg_cached_for_a_week(client: QuartClient) -> None:
+async def test_identicon_is_an_svg_cached_for_a_week(client: Client) -> None:
     response = await client.get("/avatar/7.svg")
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -26,7 +26,7 @@ async def test_identicon_is_an_svg_cached_for_a_week(client: QuartClient) -> Non
 
 
 async def test_identicons_are_deterministic_and_differ_between_users(
-    client: QuartClient,
+    client: Client,
 ) -> None:
     first = await (await client.get("/avatar/7.svg")).get_data()
     again = await (await client.get("/avatar/7.svg")).get_data()
@@ -35,15 +35,16 @@ async def test_identicons_are_deterministic_and_differ_between_users(
     assert first != other
 
 
-async def test_identicon_path_takes_only_numbers(client: QuartClient) -> None:
+async def test_identicon_path_takes_only_numbers(client: Client) -> None:
     assert (await client.get("/avatar/abc.svg")).status_code == 404
 
 
-async def test_local_avatars_tell_no_third_party(client: QuartClient, make_user: Any) -> None:
+async def test_local_avatars_tell_no_third_party(client: Client, make_user: MakeUser) -> None:
     john = await make_user("john")
     html = await (await client.get("/user/john")).get_data(as_text=True)
     assert f'src="/avatar/{john.id}.svg"' in html
     assert "gravatar" not in html
+    assert john.avatar_hash is not None
     assert "john@flasky.dev" not in html and john.avatar_hash not in html
 
 
@@ -55,7 +56,9 @@ async def gravatar_app(app: Quart) -> AsyncIterator[Quart]:
         yield gravatar
 
 
-async def test_gravatar_avatars_use_the_email_hash(gravatar_app: Quart, make_user: Any) -> None:
+async def test_gravatar_avatars_use_the_email_hash(
+    gravatar_app: Quart, make_user: MakeUser
+) -> None:
     await make_user("john")
     response = await gravatar_app.test_client().get("/user/john")
     html = await response.get_data(as_text=True)
@@ -64,7 +67,9 @@ async def test_gravatar_avatars_use_the_email_hash(gravatar_app: Quart, make_use
     assert "https://secure.gravatar.com" in response.headers["Content-Security-Policy"]
 
 
-async def test_posts_show_the_authors_avatar(gravatar_app: Quart, make_user: Any, db: Any) -> None:
+async def test_posts_show_the_authors_avatar(
+    gravatar_app: Quart, make_user: MakeUser, db: AsyncSession
+) -> None:
     await add_post(db, await make_user("john"))
     html = await (await gravatar_app.test_client().get("/")).get_data(as_text=True)
     digest = hashlib.md5(b"john@flasky.dev", usedforsecurity=False).hexdigest()

@@ -180,7 +180,7 @@ def test_values_given_in_code_are_checked_like_the_environment(
     with pytest.raises(ConfigError, match=r"^MAIL_PORT must be"):
         dataclasses.replace(config, mail_port=70000)
     with pytest.raises(ConfigError, match=r"^FLASKY_LOGIN_WINDOW must be a whole number"):
-        dataclasses.replace(config, login_window=1.5)
+        dataclasses.replace(config, login_window=1.5)  # type: ignore[arg-type]
 
 
 def test_defaults_are_unchanged(clean_environment: pytest.MonkeyPatch) -> None:

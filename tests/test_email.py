@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
@@ -15,7 +15,8 @@ from service.email import absolute_url, send_email
 from service.models import User
 from tests.conftest import Mailbox, free_port
 
-Reconfigure = Callable[..., None]
+from .fixtures import Reconfigure
+
 USER = User(email="john@flasky.dev", username="john")
 
 

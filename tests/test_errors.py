@@ -1,15 +1,17 @@
 """Error pages: HTML for browsers, JSON for clients that ask for it."""
 
-from quart.testing import QuartClient
+from quart import Quart
+
+from .fixtures import Client
 
 
-async def test_404_json_for_json_clients(client: QuartClient) -> None:
+async def test_404_json_for_json_clients(client: Client) -> None:
     response = await client.get("/nope", headers={"Accept": "application/json"})
     assert response.status_code == 404
     assert await response.get_json() == {"error": "not found"}
 
 
-async def test_404_html_page_is_styled(client: QuartClient) -> None:
+async def test_404_html_page_is_styled(client: Client) -> None:
     response = await client.get("/nope", headers={"Accept": "text/html"})
     assert response.status_code == 404
     html = await response.get_data(as_text=True)
@@ -17,19 +19,19 @@ async def test_404_html_page_is_styled(client: QuartClient) -> None:
     assert "/static/vendor/bootstrap.min.css" in html
 
 
-async def test_browser_accept_header_gets_html(client: QuartClient) -> None:
+async def test_browser_accept_header_gets_html(client: Client) -> None:
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     response = await client.get("/nope", headers={"Accept": accept})
     assert response.content_type.startswith("text/html")
 
 
-async def test_405_for_wrong_method(client: QuartClient) -> None:
+async def test_405_for_wrong_method(client: Client) -> None:
     response = await client.delete("/", headers={"Accept": "application/json"})
     assert response.status_code == 405
     assert (await response.get_json())["error"] == "method not allowed"
 
 
-async def test_413_for_oversized_body(client: QuartClient, app) -> None:  # type: ignore[no-untyped-def]
+async def test_413_for_oversized_body(client: Client, app: Quart) -> None:
     @app.route("/upload", methods=["POST"])
     async def upload() -> str:
         return "stored"
@@ -43,7 +45,7 @@ async def test_413_for_oversized_body(client: QuartClient, app) -> None:  # type
     assert "Request Too Large" in await response.get_data(as_text=True)
 
 
-async def test_unexpected_exception_gives_500_page(client: QuartClient, app) -> None:  # type: ignore[no-untyped-def]
+async def test_unexpected_exception_gives_500_page(client: Client, app: Quart) -> None:
     @app.route("/boom")
     async def boom() -> str:
         raise RuntimeError("boom")

@@ -3,16 +3,15 @@
 import contextlib
 from collections.abc import Callable
 
-from quart.testing import QuartClient
-
 from service import create_app
 from service.config import load_config
 from service.models import User
 
-from .conftest import MakeUser, free_port
+from .conftest import free_port
+from .fixtures import Client, MakeUser
 
 
-async def test_healthy_when_database_answers(client: QuartClient) -> None:
+async def test_healthy_when_database_answers(client: Client) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert await response.get_json() == {"status": "ok"}
@@ -29,9 +28,9 @@ async def test_unavailable_when_database_is_unreachable() -> None:
 
 
 async def test_unconfirmed_user_is_not_redirected(
-    client: QuartClient,
+    client: Client,
     make_user: MakeUser,
-    signed_in: Callable[[QuartClient, User], contextlib.AbstractAsyncContextManager[None]],
+    signed_in: Callable[[Client, User], contextlib.AbstractAsyncContextManager[None]],
 ) -> None:
     user = await make_user("probe", confirmed=False)
     async with signed_in(client, user):
@@ -39,6 +38,6 @@ async def test_unconfirmed_user_is_not_redirected(
     assert response.status_code == 200
 
 
-async def test_post_is_not_allowed(client: QuartClient) -> None:
+async def test_post_is_not_allowed(client: Client) -> None:
     response = await client.post("/healthz", headers={"Accept": "application/json"})
     assert response.status_code == 405

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Comment, Permission
 
 from .blog import add_comment, add_post, add_role
+from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
 
 NOTICE = "This comment has been disabled by a moderator."
-
-
-async def _html(response: Any) -> str:
-    return str(await response.get_data(as_text=True))
 
 
 async def _comment_count(db: AsyncSession) -> int:
@@ -24,29 +18,33 @@ async def _comment_count(db: AsyncSession) -> int:
 
 
 async def test_post_page_offers_the_comment_form(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     async with signed_in(client, john):
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert 'id="comments"' in html
     assert "Enter your comment" in html and 'name="body"' in html
 
 
 async def test_strangers_see_comments_but_no_form(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     await add_comment(db, post, john, "nice *post*")
-    html = await _html(await client.get(f"/post/{post.id}"))
+    html = await read_html(await client.get(f"/post/{post.id}"))
     assert "nice <em>post</em>" in html
     assert "Enter your comment" not in html
 
 
 async def test_publishing_a_comment_lands_on_the_last_page(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
@@ -56,7 +54,7 @@ async def test_publishing_a_comment_lands_on_the_last_page(
         )
         assert response.status_code == 302
         assert response.headers["Location"] == f"/post/{post.id}?page=-1#comments"
-        html = await _html(await client.get(f"/post/{post.id}?page=-1"))
+        html = await read_html(await client.get(f"/post/{post.id}?page=-1"))
     assert "Your comment has been published." in html
     assert "<strong>great</strong>" in html
     comment = await db.scalar(select(Comment))
@@ -64,7 +62,11 @@ async def test_publishing_a_comment_lands_on_the_last_page(
 
 
 async def test_an_empty_comment_is_a_form_error(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
@@ -73,17 +75,21 @@ async def test_an_empty_comment_is_a_form_error(
             f"/post/{post.id}", form={"body": "", "csrf_token": await csrf(client, "/")}
         )
     assert response.status_code == 200
-    assert "This field is required." in await _html(response)
+    assert "This field is required." in await read_html(response)
     assert await _comment_count(db) == 0
 
 
 async def test_commenting_needs_the_comment_permission(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     await add_role(db, "Silent", Permission.FOLLOW)
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("quiet", role="Silent")):
-        assert "Enter your comment" not in await _html(await client.get(f"/post/{post.id}"))
+        assert "Enter your comment" not in await read_html(await client.get(f"/post/{post.id}"))
         response = await client.post(
             f"/post/{post.id}", form={"body": "hi", "csrf_token": await csrf(client, "/")}
         )
@@ -92,7 +98,7 @@ async def test_commenting_needs_the_comment_permission(
 
 
 async def test_strangers_cannot_comment(
-    client: QuartClient, db: AsyncSession, make_user: Any, csrf: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, csrf: Csrf
 ) -> None:
     post = await add_post(db, await make_user("john"))
     response = await client.post(
@@ -103,7 +109,7 @@ async def test_strangers_cannot_comment(
 
 
 async def test_commenting_on_an_unknown_post_is_404(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.post(
@@ -113,14 +119,14 @@ async def test_commenting_on_an_unknown_post_is_404(
 
 
 async def test_comments_are_paginated_oldest_first(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     for n in range(31):
         await add_comment(db, post, john, f"comment {n:02d}", age=100 - n)
-    first = await _html(await client.get(f"/post/{post.id}"))
-    last = await _html(await client.get(f"/post/{post.id}?page=-1"))
+    first = await read_html(await client.get(f"/post/{post.id}"))
+    last = await read_html(await client.get(f"/post/{post.id}?page=-1"))
     assert first.index("comment 00") < first.index("comment 29")
     assert "comment 30" not in first
     assert "comment 30" in last and "comment 00" not in last
@@ -129,25 +135,25 @@ async def test_comments_are_paginated_oldest_first(
 
 
 async def test_disabled_comment_shows_only_the_notice_to_users(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     await add_comment(db, post, john, "rude words", disabled=True)
     async with signed_in(client, john):
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert NOTICE in html
     assert "rude words" not in html
-    assert "rude words" not in await _html(await client.get(f"/post/{post.id}"))
+    assert "rude words" not in await read_html(await client.get(f"/post/{post.id}"))
 
 
 async def test_moderators_see_the_notice_and_the_disabled_comment(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     await add_comment(db, post, john, "rude words", disabled=True)
     async with signed_in(client, await make_user("mod", role="Moderator")):
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert NOTICE in html
     assert "rude words" in html

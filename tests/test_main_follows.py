@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Follow, Permission, User
 
 from .blog import add_follow, add_role
-
-
-async def _html(response: Any) -> str:
-    return str(await response.get_data(as_text=True))
+from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
 
 
 async def _follows(db: AsyncSession, follower: User, followed: User) -> bool:
@@ -27,7 +21,11 @@ async def _follows(db: AsyncSession, follower: User, followed: User) -> bool:
 
 
 async def test_follow_a_user(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -35,7 +33,7 @@ async def test_follow_a_user(
         response = await client.post("/follow/susan", form={"csrf_token": await csrf(client, "/")})
         assert response.status_code == 302
         assert response.headers["Location"] == "/user/susan"
-        html = await _html(await client.get("/user/susan"))
+        html = await read_html(await client.get("/user/susan"))
     assert "You are now following susan." in html
     assert 'action="/unfollow/susan"' in html
     assert 'Followers: <span class="badge text-bg-secondary">1</span>' in html
@@ -43,46 +41,54 @@ async def test_follow_a_user(
 
 
 async def test_profile_offers_follow_to_a_user_not_followed(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     await make_user("susan")
     async with signed_in(client, await make_user("john")):
-        html = await _html(await client.get("/user/susan"))
+        html = await read_html(await client.get("/user/susan"))
     assert 'action="/follow/susan"' in html
     assert 'action="/unfollow/susan"' not in html
 
 
 async def test_no_follow_button_on_ones_own_profile_or_for_strangers(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     await make_user("susan")
-    assert 'action="/follow/susan"' not in await _html(await client.get("/user/susan"))
+    assert 'action="/follow/susan"' not in await read_html(await client.get("/user/susan"))
     async with signed_in(client, await make_user("john")):
-        assert 'action="/follow/john"' not in await _html(await client.get("/user/john"))
+        assert 'action="/follow/john"' not in await read_html(await client.get("/user/john"))
 
 
 async def test_following_twice_says_so(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     await add_follow(db, john, await make_user("susan"))
     async with signed_in(client, john):
         await client.post("/follow/susan", form={"csrf_token": await csrf(client, "/")})
-        html = await _html(await client.get("/user/susan"))
+        html = await read_html(await client.get("/user/susan"))
     assert "You are already following this user." in html
 
 
 async def test_following_an_unknown_user_is_invalid(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.post("/follow/nobody", form={"csrf_token": await csrf(client, "/")})
         assert response.headers["Location"] == "/"
-        assert "Invalid user." in await _html(await client.get("/"))
+        assert "Invalid user." in await read_html(await client.get("/"))
 
 
 async def test_nobody_follows_themselves(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
@@ -91,7 +97,11 @@ async def test_nobody_follows_themselves(
 
 
 async def test_unfollow_a_user(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -101,34 +111,34 @@ async def test_unfollow_a_user(
             "/unfollow/susan", form={"csrf_token": await csrf(client, "/")}
         )
         assert response.headers["Location"] == "/user/susan"
-        html = await _html(await client.get("/user/susan"))
+        html = await read_html(await client.get("/user/susan"))
     assert "You are not following susan anymore." in html
     assert not await _follows(db, john, susan)
 
 
 async def test_unfollowing_someone_not_followed_says_so(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     await make_user("susan")
     async with signed_in(client, await make_user("john")):
         await client.post("/unfollow/susan", form={"csrf_token": await csrf(client, "/")})
-        html = await _html(await client.get("/user/susan"))
+        html = await read_html(await client.get("/user/susan"))
     assert "You are not following this user." in html
 
 
 async def test_unfollowing_an_unknown_user_is_invalid(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.post(
             "/unfollow/nobody", form={"csrf_token": await csrf(client, "/")}
         )
         assert response.headers["Location"] == "/"
-        assert "Invalid user." in await _html(await client.get("/"))
+        assert "Invalid user." in await read_html(await client.get("/"))
 
 
 async def test_follow_and_unfollow_refuse_get(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -140,7 +150,7 @@ async def test_follow_and_unfollow_refuse_get(
 
 
 async def test_following_needs_a_login(
-    client: QuartClient, db: AsyncSession, make_user: Any, csrf: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("susan")
     response = await client.post("/follow/susan", form={"csrf_token": await csrf(client)})
@@ -150,37 +160,41 @@ async def test_following_needs_a_login(
 
 
 async def test_following_needs_the_follow_permission(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     await add_role(db, "Muted", Permission.COMMENT)
     await make_user("susan")
     async with signed_in(client, await make_user("john", role="Muted")):
-        assert 'action="/follow/susan"' not in await _html(await client.get("/user/susan"))
+        assert 'action="/follow/susan"' not in await read_html(await client.get("/user/susan"))
         response = await client.post("/follow/susan", form={"csrf_token": await csrf(client, "/")})
     assert response.status_code == 403
     assert await db.scalar(select(func.count()).select_from(Follow)) == 0
 
 
 async def test_follows_you_badge(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
     await make_user("david")
     await add_follow(db, susan, john)
     async with signed_in(client, john):
-        assert "Follows you" in await _html(await client.get("/user/susan"))
-        assert "Follows you" not in await _html(await client.get("/user/david"))
+        assert "Follows you" in await read_html(await client.get("/user/susan"))
+        assert "Follows you" not in await read_html(await client.get("/user/david"))
 
 
 async def test_followers_page_lists_followers_with_avatars_and_dates(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
     await add_follow(db, susan, john)
     await add_follow(db, john, await make_user("david"))
-    html = await _html(await client.get("/followers/john"))
+    html = await read_html(await client.get("/followers/john"))
     assert "Followers of" in html
     assert 'href="/user/susan"' in html and f'src="/avatar/{susan.id}.svg"' in html
     assert 'href="/user/david"' not in html
@@ -188,39 +202,39 @@ async def test_followers_page_lists_followers_with_avatars_and_dates(
 
 
 async def test_followed_by_page_lists_whom_the_user_follows(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     await add_follow(db, john, await make_user("susan"))
     await add_follow(db, await make_user("david"), john)
-    html = await _html(await client.get("/followed_by/john"))
+    html = await read_html(await client.get("/followed_by/john"))
     assert "Followed by" in html
     assert 'href="/user/susan"' in html and 'href="/user/david"' not in html
 
 
 async def test_follower_lists_never_list_the_user_themselves(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     await make_user("john")
     for path in ("/followers/john", "/followed_by/john"):
-        assert "Nobody yet." in await _html(await client.get(path)), path
+        assert "Nobody yet." in await read_html(await client.get(path)), path
 
 
-async def test_follower_lists_of_unknown_users_are_invalid(client: QuartClient) -> None:
+async def test_follower_lists_of_unknown_users_are_invalid(client: Client) -> None:
     for path in ("/followers/nobody", "/followed_by/nobody"):
         response = await client.get(path)
         assert response.status_code == 302 and response.headers["Location"] == "/", path
-    assert "Invalid user." in await _html(await client.get("/"))
+    assert "Invalid user." in await read_html(await client.get("/"))
 
 
 async def test_follower_lists_are_paginated(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     for n in range(51):
         await add_follow(db, await make_user(f"fan{n}"), john)
-    first = await _html(await client.get("/followers/john"))
-    second = await _html(await client.get("/followers/john?page=2"))
+    first = await read_html(await client.get("/followers/john"))
+    second = await read_html(await client.get("/followers/john?page=2"))
     assert first.count("<tr>\n      <td>") == 50
     assert second.count("<tr>\n      <td>") == 1
     assert 'href="/followers/john?page=2"' in first

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Comment
 
 from .blog import add_comment, add_post
-
-
-async def _html(response: Any) -> str:
-    return str(await response.get_data(as_text=True))
+from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
 
 
 async def _disabled(db: AsyncSession, comment: Comment) -> bool:
+    await db.commit()  # ends the read snapshot: the app has committed since this session read
     await db.refresh(comment)
     return comment.disabled
 
 
 async def test_moderators_see_all_comments_newest_first(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     first = await add_post(db, john)
@@ -31,7 +26,7 @@ async def test_moderators_see_all_comments_newest_first(
     await add_comment(db, second, john, "newer comment", disabled=True)
     async with signed_in(client, await make_user("mod", role="Moderator")):
         response = await client.get("/moderate")
-    html = await _html(response)
+    html = await read_html(response)
     assert response.status_code == 200
     assert html.index("newer comment") < html.index("older comment")
     assert ">Enable</button>" in html and ">Disable</button>" in html
@@ -39,27 +34,31 @@ async def test_moderators_see_all_comments_newest_first(
 
 
 async def test_moderation_is_for_moderators(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("john")):
         assert (await client.get("/moderate")).status_code == 403
 
 
 async def test_administrators_moderate_too(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("admin", role="Administrator")):
         assert (await client.get("/moderate")).status_code == 200
 
 
-async def test_moderation_needs_a_login(client: QuartClient) -> None:
+async def test_moderation_needs_a_login(client: Client) -> None:
     response = await client.get("/moderate")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login?next=")
 
 
 async def test_moderator_disables_and_enables_a_comment(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     comment = await add_comment(db, await add_post(db, john), john)
@@ -76,7 +75,11 @@ async def test_moderator_disables_and_enables_a_comment(
 
 
 async def test_users_cannot_disable_comments(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     comment = await add_comment(db, await add_post(db, john), john)
@@ -89,7 +92,7 @@ async def test_users_cannot_disable_comments(
 
 
 async def test_moderation_actions_refuse_get(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     comment = await add_comment(db, await add_post(db, john), john)
@@ -100,7 +103,7 @@ async def test_moderation_actions_refuse_get(
 
 
 async def test_moderating_an_unknown_comment_is_404(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("mod", role="Moderator")):
         response = await client.post(
@@ -110,15 +113,15 @@ async def test_moderating_an_unknown_comment_is_404(
 
 
 async def test_moderation_page_is_paginated(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     for n in range(31):
         await add_comment(db, post, john, f"comment {n:02d}", age=n)
     async with signed_in(client, await make_user("mod", role="Moderator")):
-        first = await _html(await client.get("/moderate"))
-        second = await _html(await client.get("/moderate?page=2"))
+        first = await read_html(await client.get("/moderate"))
+        second = await read_html(await client.get("/moderate?page=2"))
     assert "comment 00" in first and "comment 30" not in first
     assert "comment 30" in second
     assert "/moderate/disable/" in second and "page=2" in second

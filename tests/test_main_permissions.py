@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
 
 from service.decorators import admin_required, permission_required
 from service.models import Permission
+
+from .fixtures import Client, MakeUser, SignedIn
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def guarded_app(app: Quart) -> Quart:
 
 
 async def test_permission_required_sends_strangers_to_log_in(
-    guarded_app: Quart, client: QuartClient
+    guarded_app: Quart, client: Client
 ) -> None:
     response = await client.get("/for-moderators")
     assert response.status_code == 302
@@ -38,7 +37,7 @@ async def test_permission_required_sends_strangers_to_log_in(
 
 
 async def test_permission_required_refuses_users_without_it(
-    guarded_app: Quart, client: QuartClient, make_user: Any, signed_in: Any
+    guarded_app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.get("/for-moderators")
@@ -47,7 +46,7 @@ async def test_permission_required_refuses_users_without_it(
 
 
 async def test_permission_required_admits_users_with_it(
-    guarded_app: Quart, client: QuartClient, make_user: Any, signed_in: Any
+    guarded_app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("mod", role="Moderator")):
         response = await client.get("/for-moderators")
@@ -56,7 +55,7 @@ async def test_permission_required_admits_users_with_it(
 
 
 async def test_refusal_is_json_for_json_clients(
-    guarded_app: Quart, client: QuartClient, make_user: Any, signed_in: Any
+    guarded_app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.get("/for-moderators", headers={"Accept": "application/json"})
@@ -65,14 +64,14 @@ async def test_refusal_is_json_for_json_clients(
 
 
 async def test_admin_required_refuses_moderators(
-    guarded_app: Quart, client: QuartClient, make_user: Any, signed_in: Any
+    guarded_app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("mod", role="Moderator")):
         assert (await client.get("/for-admins")).status_code == 403
 
 
 async def test_admin_required_admits_administrators(
-    guarded_app: Quart, client: QuartClient, make_user: Any, signed_in: Any
+    guarded_app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("admin", role="Administrator")):
         response = await client.get("/for-admins")
@@ -80,7 +79,7 @@ async def test_admin_required_admits_administrators(
 
 
 async def test_navbar_offers_moderation_to_moderators_only(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("mod", role="Moderator")):
         assert "Moderate Comments" in await (await client.get("/")).get_data(as_text=True)

@@ -2,56 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Comment, Permission, Post
 
 from .blog import add_comment, add_follow, add_post, add_posts, add_role
-
-
-async def _html(response: Any) -> str:
-    return str(await response.get_data(as_text=True))
+from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
 
 
 async def _post_count(db: AsyncSession) -> int:
     return int(await db.scalar(select(func.count(Post.id))) or 0)
 
 
-async def test_home_greets_strangers(client: QuartClient) -> None:
+async def test_home_greets_strangers(client: Client) -> None:
     response = await client.get("/")
     assert response.status_code == 200
-    assert "Hello, Stranger!" in await _html(response)
+    assert "Hello, Stranger!" in await read_html(response)
 
 
 async def test_home_greets_the_user_and_offers_the_post_form_with_preview(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
-        html = await _html(await client.get("/"))
+        html = await read_html(await client.get("/"))
     assert "Hello, john!" in html
     assert 'name="body"' in html
     assert 'class="markdown-preview' in html
     assert "/static/preview.js" in html
 
 
-async def test_strangers_see_no_post_form(client: QuartClient) -> None:
-    assert 'name="body"' not in await _html(await client.get("/"))
+async def test_strangers_see_no_post_form(client: Client) -> None:
+    assert 'name="body"' not in await read_html(await client.get("/"))
 
 
 async def test_home_lists_posts_newest_first_with_author_and_comment_count(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     old = await add_post(db, john, "the *old* one", age=60)
     await add_post(db, john, "the new one")
     await add_comment(db, old, john)
     await add_comment(db, old, john)
-    html = await _html(await client.get("/"))
+    html = await read_html(await client.get("/"))
     assert html.index("the new one") < html.index("the <em>old</em> one")
     assert "/avatar/" in html and ">john</a>" in html
     assert "2 Comments" in html and "0 Comments" in html
@@ -59,7 +53,11 @@ async def test_home_lists_posts_newest_first_with_author_and_comment_count(
 
 
 async def test_writing_a_post_stores_rendered_markdown(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
@@ -68,14 +66,18 @@ async def test_writing_a_post_stores_rendered_markdown(
         )
         assert response.status_code == 302
         assert response.headers["Location"] == "/"
-        html = await _html(await client.get("/"))
+        html = await read_html(await client.get("/"))
     assert "<p>Hello <strong>world</strong></p>" in html
     post = await db.scalar(select(Post))
     assert post is not None and post.author_id == john.id and post.body == "Hello **world**"
 
 
 async def test_an_empty_post_is_a_form_error_not_a_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
@@ -83,17 +85,21 @@ async def test_an_empty_post_is_a_form_error_not_a_post(
             "/", form={"body": "   ", "csrf_token": await csrf(client, "/")}
         )
     assert response.status_code == 200
-    assert "This field is required." in await _html(response)
+    assert "This field is required." in await read_html(response)
     assert await _post_count(db) == 0
 
 
 async def test_posting_needs_the_write_permission(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     await add_role(db, "Reader", Permission.FOLLOW | Permission.COMMENT)
     reader = await make_user("reader", role="Reader")
     async with signed_in(client, reader):
-        assert 'name="body"' not in await _html(await client.get("/"))
+        assert 'name="body"' not in await read_html(await client.get("/"))
         response = await client.post(
             "/", form={"body": "hi", "csrf_token": await csrf(client, "/")}
         )
@@ -101,14 +107,14 @@ async def test_posting_needs_the_write_permission(
     assert await _post_count(db) == 0
 
 
-async def test_strangers_cannot_post(client: QuartClient, db: AsyncSession, csrf: Any) -> None:
+async def test_strangers_cannot_post(client: Client, db: AsyncSession, csrf: Csrf) -> None:
     response = await client.post("/", form={"body": "hi", "csrf_token": await csrf(client)})
     assert response.status_code == 403
     assert await _post_count(db) == 0
 
 
 async def test_posting_without_csrf_token_is_refused(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     async with signed_in(client, john):
@@ -117,83 +123,91 @@ async def test_posting_without_csrf_token_is_refused(
     assert await _post_count(db) == 0
 
 
-async def test_home_is_paginated(client: QuartClient, db: AsyncSession, make_user: Any) -> None:
+async def test_home_is_paginated(client: Client, db: AsyncSession, make_user: MakeUser) -> None:
     john = await make_user("john")
     await add_posts(db, john, 21)
-    first = await _html(await client.get("/"))
-    second = await _html(await client.get("/?page=2"))
+    first = await read_html(await client.get("/"))
+    second = await read_html(await client.get("/?page=2"))
     assert "post 0<" in first and "post 19<" in first and "post 20<" not in first
     assert "post 20<" in second and "post 0<" not in second
     assert 'href="/?page=2"' in first
 
 
 async def test_a_bad_page_number_shows_the_first_page(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     await add_post(db, await make_user("john"), "first page")
     for query in ("abc", "0", "-5", "99999999999999999999"):
         response = await client.get(f"/?page={query}")
         assert response.status_code == 200, query
-    assert "first page" in await _html(await client.get("/?page=abc"))
+    assert "first page" in await read_html(await client.get("/?page=abc"))
 
 
 async def test_post_page_shows_the_post_with_a_delete_button_for_its_author(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john, "# Title")
     async with signed_in(client, john):
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert "<h1>Title</h1>" in html
     assert f'action="/post/{post.id}/delete"' in html
     assert f'href="/edit/{post.id}"' in html
 
 
 async def test_others_get_no_edit_or_delete_button(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("susan")):
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert f'href="/edit/{post.id}"' not in html
     assert f'action="/post/{post.id}/delete"' not in html
 
 
 async def test_administrators_get_admin_edit_button(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("admin", role="Administrator")):
-        html = await _html(await client.get("/"))
+        html = await read_html(await client.get("/"))
     assert "Edit [Admin]" in html
     assert f'action="/post/{post.id}/delete"' in html
 
 
-async def test_unknown_or_malformed_post_ids_are_404(client: QuartClient) -> None:
+async def test_unknown_or_malformed_post_ids_are_404(client: Client) -> None:
     for path in ("/post/999", "/post/abc", "/edit/abc", "/post/-1"):
         assert (await client.get(path)).status_code == 404, path
 
 
 async def test_author_edits_a_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john, "before")
     async with signed_in(client, john):
-        form_page = await _html(await client.get(f"/edit/{post.id}"))
+        form_page = await read_html(await client.get(f"/edit/{post.id}"))
         assert "before</textarea>" in form_page
         response = await client.post(
             f"/edit/{post.id}", form={"body": "*after*", "csrf_token": await csrf(client, "/")}
         )
         assert response.status_code == 302
         assert response.headers["Location"] == f"/post/{post.id}"
-        html = await _html(await client.get(f"/post/{post.id}"))
+        html = await read_html(await client.get(f"/post/{post.id}"))
     assert "The post has been updated." in html
     assert "<em>after</em>" in html
 
 
 async def test_others_cannot_edit_a_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     post = await add_post(db, await make_user("john"), "mine")
     async with signed_in(client, await make_user("susan")):
@@ -207,7 +221,11 @@ async def test_others_cannot_edit_a_post(
 
 
 async def test_administrators_edit_any_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     post = await add_post(db, await make_user("john"), "mine")
     async with signed_in(client, await make_user("admin", role="Administrator")):
@@ -219,7 +237,7 @@ async def test_administrators_edit_any_post(
     assert post.body == "moderated"
 
 
-async def test_editing_needs_a_login(client: QuartClient, db: AsyncSession, make_user: Any) -> None:
+async def test_editing_needs_a_login(client: Client, db: AsyncSession, make_user: MakeUser) -> None:
     post = await add_post(db, await make_user("john"))
     response = await client.get(f"/edit/{post.id}")
     assert response.status_code == 302
@@ -227,7 +245,11 @@ async def test_editing_needs_a_login(client: QuartClient, db: AsyncSession, make
 
 
 async def test_author_deletes_a_post_and_its_comments(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john, "doomed")
@@ -238,7 +260,7 @@ async def test_author_deletes_a_post_and_its_comments(
         )
         assert response.status_code == 302
         assert response.headers["Location"] == "/"
-        html = await _html(await client.get("/"))
+        html = await read_html(await client.get("/"))
     assert "The post has been deleted." in html
     assert "doomed" not in html
     assert await _post_count(db) == 0
@@ -246,7 +268,11 @@ async def test_author_deletes_a_post_and_its_comments(
 
 
 async def test_others_cannot_delete_a_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("susan")):
@@ -258,7 +284,11 @@ async def test_others_cannot_delete_a_post(
 
 
 async def test_administrators_delete_any_post(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("admin", role="Administrator")):
@@ -270,7 +300,7 @@ async def test_administrators_delete_any_post(
 
 
 async def test_delete_is_post_only(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
@@ -280,7 +310,7 @@ async def test_delete_is_post_only(
 
 
 async def test_deleting_an_unknown_post_is_404(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.post(
@@ -290,7 +320,7 @@ async def test_deleting_an_unknown_post_is_404(
 
 
 async def test_tabs_choose_between_all_and_followed_posts(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     susan = await make_user("susan")
@@ -302,16 +332,16 @@ async def test_tabs_choose_between_all_and_followed_posts(
     async with signed_in(client, john):
         response = await client.get("/followed")
         assert response.status_code == 302 and response.headers["Location"] == "/"
-        followed = await _html(await client.get("/"))
+        followed = await read_html(await client.get("/"))
         await client.get("/all")
-        everything = await _html(await client.get("/"))
+        everything = await read_html(await client.get("/"))
     assert "john writes" in followed and "susan writes" in followed
     assert "stranger writes" not in followed
     assert "stranger writes" in everything
 
 
 async def test_show_followed_cookie_is_http_only_and_lasts_thirty_days(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.get("/followed")
@@ -324,7 +354,7 @@ async def test_show_followed_cookie_is_http_only_and_lasts_thirty_days(
     assert "SameSite=Lax" in cookie
 
 
-async def test_tabs_need_a_login(client: QuartClient) -> None:
+async def test_tabs_need_a_login(client: Client) -> None:
     for path in ("/all", "/followed"):
         response = await client.get(path)
         assert response.status_code == 302
@@ -332,19 +362,19 @@ async def test_tabs_need_a_login(client: QuartClient) -> None:
 
 
 async def test_followed_tab_with_no_follows_shows_own_posts_only(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     await add_post(db, john, "john writes")
     await add_post(db, await make_user("susan"), "susan writes")
     async with signed_in(client, john):
         await client.get("/followed")
-        html = await _html(await client.get("/"))
+        html = await read_html(await client.get("/"))
     assert "john writes" in html and "susan writes" not in html
 
 
 async def test_preview_renders_with_the_post_renderer(
-    client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         token = await csrf(client, "/")
@@ -360,7 +390,7 @@ async def test_preview_renders_with_the_post_renderer(
 
 
 async def test_preview_needs_a_csrf_token(
-    client: QuartClient, make_user: Any, signed_in: Any
+    client: Client, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     async with signed_in(client, await make_user("john")):
         response = await client.post("/preview", form={"body": "hi"})
@@ -368,7 +398,11 @@ async def test_preview_needs_a_csrf_token(
 
 
 async def test_preview_needs_the_write_permission(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any, csrf: Any
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     await add_role(db, "Reader", Permission.FOLLOW)
     async with signed_in(client, await make_user("reader", role="Reader")):
@@ -380,9 +414,9 @@ async def test_preview_needs_the_write_permission(
 
 
 async def test_one_comment_is_counted_in_the_singular(
-    client: QuartClient, db: AsyncSession, make_user: Any
+    client: Client, db: AsyncSession, make_user: MakeUser
 ) -> None:
     john = await make_user("john")
     await add_comment(db, await add_post(db, john, "a post"), john)
-    html = await _html(await client.get("/"))
+    html = await read_html(await client.get("/"))
     assert "1 Comment<" in html

@@ -7,14 +7,13 @@ fields are plain text, escaped by Jinja.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from markupsafe import escape
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .blog import add_comment, add_post
+from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -41,82 +40,77 @@ def assert_nothing_executable(html: str) -> None:
     assert SCRIPT_URL.search(html) is None, SCRIPT_URL.search(html)
 
 
-async def _html(response: Any) -> str:
-    assert response.status_code == 200
-    return str(await response.get_data(as_text=True))
-
-
 @pytest.mark.parametrize("payload", PAYLOADS)
 async def test_posts_written_through_the_form_carry_no_code(
-    payload: str, client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    payload: str, client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         await client.post("/", form={"body": payload, "csrf_token": await csrf(client, "/")})
-        assert_nothing_executable(await _html(await client.get("/")))
-        assert_nothing_executable(await _html(await client.get("/user/john")))
+        assert_nothing_executable(await read_html(await client.get("/"), status=200))
+        assert_nothing_executable(await read_html(await client.get("/user/john"), status=200))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 async def test_comments_written_through_the_form_carry_no_code(
     payload: str,
-    client: QuartClient,
+    client: Client,
     db: AsyncSession,
-    make_user: Any,
-    signed_in: Any,
-    csrf: Any,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     post = await add_post(db, await make_user("john"))
     async with signed_in(client, await make_user("mod", role="Moderator")):
         token = await csrf(client, "/")
         await client.post(f"/post/{post.id}", form={"body": payload, "csrf_token": token})
-        assert_nothing_executable(await _html(await client.get(f"/post/{post.id}")))
-        assert_nothing_executable(await _html(await client.get("/moderate")))
+        assert_nothing_executable(await read_html(await client.get(f"/post/{post.id}"), status=200))
+        assert_nothing_executable(await read_html(await client.get("/moderate"), status=200))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 async def test_edited_posts_carry_no_code(
     payload: str,
-    client: QuartClient,
+    client: Client,
     db: AsyncSession,
-    make_user: Any,
-    signed_in: Any,
-    csrf: Any,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john, "harmless")
     async with signed_in(client, john):
         token = await csrf(client, "/")
         await client.post(f"/edit/{post.id}", form={"body": payload, "csrf_token": token})
-        assert_nothing_executable(await _html(await client.get(f"/post/{post.id}")))
+        assert_nothing_executable(await read_html(await client.get(f"/post/{post.id}"), status=200))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 async def test_profile_fields_are_shown_as_text(
-    payload: str, client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    payload: str, client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         fields = {"name": payload[:64], "location": payload[:64], "about_me": payload}
         token = await csrf(client, "/")
         response = await client.post("/edit-profile", form={**fields, "csrf_token": token})
         assert response.status_code == 302
-        html = await _html(await client.get("/user/john"))
+        html = await read_html(await client.get("/user/john"), status=200)
     assert_nothing_executable(html)
     assert str(escape(payload)) in html
 
 
 async def test_disabled_comment_with_code_is_safe_for_moderators(
-    client: QuartClient, db: AsyncSession, make_user: Any, signed_in: Any
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
 ) -> None:
     john = await make_user("john")
     post = await add_post(db, john)
     await add_comment(db, post, john, '<img src="x" onerror="alert(1)">', disabled=True)
     async with signed_in(client, await make_user("mod", role="Moderator")):
-        assert_nothing_executable(await _html(await client.get(f"/post/{post.id}")))
+        assert_nothing_executable(await read_html(await client.get(f"/post/{post.id}"), status=200))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 async def test_preview_carries_no_code(
-    payload: str, client: QuartClient, make_user: Any, signed_in: Any, csrf: Any
+    payload: str, client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
     async with signed_in(client, await make_user("john")):
         token = await csrf(client, "/")

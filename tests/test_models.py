@@ -10,7 +10,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import Permission, Post, Role, User
-from tests.conftest import MakeUser
+
+from .fixtures import MakeUser
 
 
 async def test_standard_roles_and_permissions(db: AsyncSession) -> None:

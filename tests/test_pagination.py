@@ -6,8 +6,9 @@ A page of one mapped entity is read through a subquery of its primary keys
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TypeVarTuple
 
 import pytest
 from sqlalchemy import Select, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from service.models import Post, User, utcnow
 from service.pagination import paginate
 
-from .conftest import MakeUser
+from .fixtures import MakeUser
 
 PER_PAGE = 10
 POSTS = 47
@@ -42,11 +43,14 @@ async def posts(db: AsyncSession, make_user: MakeUser) -> list[Post]:
     return sorted(rows, key=lambda post: (-post.timestamp.timestamp(), -post.id))
 
 
-def newest_first(statement: Select[Any]) -> Select[Any]:
+Columns = TypeVarTuple("Columns")
+
+
+def newest_first(statement: Select[*Columns]) -> Select[*Columns]:
     return statement.order_by(Post.timestamp.desc(), Post.id.desc())
 
 
-def ids(items: Any) -> list[int]:
+def ids(items: Iterable[Post]) -> list[int]:
     return [post.id for post in items]
 
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from quart import Quart, Response
-from quart.testing import QuartClient
 from quart_auth import authenticated_client
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import create_app
 from service.config import load_config
-from service.models import User
 
-MakeUser = Callable[..., Awaitable[User]]
-Login = Callable[..., Awaitable[Any]]
-Csrf = Callable[..., Awaitable[str]]
+from .fixtures import Client, Csrf, Login, MakeUser, Submit
 
 
 def set_cookie(response: Response, name: str) -> str:
@@ -24,12 +17,12 @@ def set_cookie(response: Response, name: str) -> str:
     return header
 
 
-async def greeting(client: QuartClient) -> str:
+async def greeting(client: Client) -> str:
     return await (await client.get("/")).get_data(as_text=True)
 
 
 async def test_cookie_names_user_and_session_generation(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login
+    app: Quart, client: Client, make_user: MakeUser, login: Login
 ) -> None:
     john = await make_user("john")
     response = await login(client, "john@flasky.dev")
@@ -38,7 +31,7 @@ async def test_cookie_names_user_and_session_generation(
 
 
 async def test_plain_login_cookie_ends_with_the_browser(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     cookie = set_cookie(await login(client, "john@flasky.dev"), "flasky_auth")
@@ -47,7 +40,7 @@ async def test_plain_login_cookie_ends_with_the_browser(
 
 
 async def test_remember_me_lasts_thirty_days(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     cookie = set_cookie(await login(client, "john@flasky.dev", remember=True), "flasky_auth")
@@ -55,7 +48,7 @@ async def test_remember_me_lasts_thirty_days(
 
 
 async def test_cookies_are_http_only_and_same_site_lax(
-    client: QuartClient, make_user: MakeUser, login: Login
+    client: Client, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("john")
     response = await login(client, "john@flasky.dev")
@@ -78,7 +71,7 @@ async def test_cookies_are_secure_when_configured(
 
 
 async def test_login_starts_a_fresh_session(
-    client: QuartClient, make_user: MakeUser, login: Login, csrf: Csrf
+    client: Client, make_user: MakeUser, login: Login, csrf: Csrf
 ) -> None:
     await make_user("john")
     token_before_login = await csrf(client)
@@ -88,7 +81,7 @@ async def test_login_starts_a_fresh_session(
 
 
 async def test_logout_clears_the_session(
-    client: QuartClient, make_user: MakeUser, login: Login, csrf: Csrf
+    client: Client, make_user: MakeUser, login: Login, csrf: Csrf
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev")
@@ -99,7 +92,7 @@ async def test_logout_clears_the_session(
 
 
 async def test_logout_everywhere_ends_every_session(
-    app: Quart, client: QuartClient, make_user: MakeUser, login: Login, csrf: Csrf
+    app: Quart, client: Client, make_user: MakeUser, login: Login, csrf: Csrf
 ) -> None:
     await make_user("john")
     other_browser = app.test_client()
@@ -116,13 +109,13 @@ async def test_logout_everywhere_ends_every_session(
     assert "Hello, Stranger!" in await greeting(other_browser)
 
 
-async def test_logout_everywhere_needs_a_login(client: QuartClient, csrf: Csrf) -> None:
+async def test_logout_everywhere_needs_a_login(client: Client, csrf: Csrf) -> None:
     response = await client.post("/auth/logout-everywhere", form={"csrf_token": await csrf(client)})
     assert response.location.startswith("/auth/login")
 
 
 async def test_cookie_of_an_ended_session_is_refused_and_deleted(
-    client: QuartClient, make_user: MakeUser, db: AsyncSession
+    client: Client, make_user: MakeUser, db: AsyncSession
 ) -> None:
     john = await make_user("john")
     async with authenticated_client(client, john.session_id):
@@ -133,16 +126,14 @@ async def test_cookie_of_an_ended_session_is_refused_and_deleted(
         assert "Expires=Thu, 01 Jan 1970" in set_cookie(response, "flasky_auth")
 
 
-async def test_cookie_with_a_bare_user_id_is_refused(
-    client: QuartClient, make_user: MakeUser
-) -> None:
+async def test_cookie_with_a_bare_user_id_is_refused(client: Client, make_user: MakeUser) -> None:
     john = await make_user("john")
     async with authenticated_client(client, str(john.id)):
         assert "Hello, Stranger!" in await greeting(client)
 
 
 async def test_password_change_keeps_a_remembered_login_remembered(
-    client: QuartClient, make_user: MakeUser, login: Login, submit: Callable[..., Awaitable[Any]]
+    client: Client, make_user: MakeUser, login: Login, submit: Submit
 ) -> None:
     await make_user("john")
     await login(client, "john@flasky.dev", remember=True)

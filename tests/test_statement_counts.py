@@ -8,15 +8,14 @@ once-a-minute `last_seen` refresh of the login never lands in a count.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.models import User
 
 from .blog import add_comment, add_follow, add_post
+from .fixtures import Client, CountStatements, MakeUser, SignedIn
 
 AddItem = Callable[[User], Awaitable[None]]
 # Arranges a page for `viewer`: its path, and how to add one item by a given user.
@@ -78,7 +77,11 @@ PAGES: dict[str, tuple[Arrange, str]] = {
 
 
 async def _measure(
-    client: QuartClient, path: str, item_mark: str, items: int, count_statements: Any
+    client: Client,
+    path: str,
+    item_mark: str,
+    items: int,
+    count_statements: CountStatements,
 ) -> int:
     assert (await client.get(path)).status_code == 200
     with count_statements() as statements:
@@ -91,11 +94,11 @@ async def _measure(
 @pytest.mark.parametrize("page", PAGES)
 async def test_statement_count_does_not_grow_with_items(
     page: str,
-    client: QuartClient,
+    client: Client,
     db: AsyncSession,
-    make_user: Any,
-    signed_in: Any,
-    count_statements: Any,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    count_statements: CountStatements,
 ) -> None:
     arrange, item_mark = PAGES[page]
     viewer = await make_user("viewer", role="Moderator")

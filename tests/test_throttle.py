@@ -3,44 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from quart import Quart
-from quart.testing import QuartClient
+from quart import Quart, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import throttle
-from service.models import LoginFailure, User, utcnow
+from service.models import LoginFailure, utcnow
 
-MakeUser = Callable[..., Awaitable[User]]
-Csrf = Callable[..., Awaitable[str]]
+from .fixtures import Client, Csrf, MakeUser
 
 HOME = ("127.0.0.1", 40000)
 ELSEWHERE = ("198.51.100.7", 40000)
 
 
 async def attempt(
-    client: QuartClient,
+    client: Client,
     csrf: Csrf,
     email: str = "john@flasky.dev",
     password: str = "dog-password",
     address: tuple[str, int] = HOME,
-) -> Any:
+) -> Response:
     form = {"email": email, "password": password, "csrf_token": await csrf(client)}
     return await client.post("/auth/login", form=form, scope_base={"client": address})
 
 
-async def fail(client: QuartClient, csrf: Csrf, times: int, **kwargs: Any) -> None:
+async def fail(client: Client, csrf: Csrf, times: int, **kwargs: Any) -> None:
     for _ in range(times):
         response = await attempt(client, csrf, **kwargs)
         assert response.status_code == 200
 
 
 async def test_sixth_attempt_is_refused_even_with_the_right_password(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     await fail(client, csrf, 5)
@@ -52,7 +49,7 @@ async def test_sixth_attempt_is_refused_even_with_the_right_password(
 
 
 async def test_five_failures_still_allow_the_right_password(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     await fail(client, csrf, 4)
@@ -60,9 +57,7 @@ async def test_five_failures_still_allow_the_right_password(
     assert response.status_code == 302
 
 
-async def test_other_account_is_unaffected(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
-) -> None:
+async def test_other_account_is_unaffected(client: Client, make_user: MakeUser, csrf: Csrf) -> None:
     await make_user("john")
     await make_user("susan")
     await fail(client, csrf, 5)
@@ -71,7 +66,7 @@ async def test_other_account_is_unaffected(
 
 
 async def test_same_account_from_another_address_is_unaffected(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     await fail(client, csrf, 5)
@@ -80,7 +75,7 @@ async def test_same_account_from_another_address_is_unaffected(
 
 
 async def test_lockout_ignores_the_case_of_the_address(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     await fail(client, csrf, 5, email="JOHN@flasky.dev")
@@ -88,14 +83,14 @@ async def test_lockout_ignores_the_case_of_the_address(
     assert response.status_code == 429
 
 
-async def test_unknown_account_is_throttled_too(client: QuartClient, csrf: Csrf) -> None:
+async def test_unknown_account_is_throttled_too(client: Client, csrf: Csrf) -> None:
     await fail(client, csrf, 5, email="nobody@flasky.dev")
     response = await attempt(client, csrf, email="nobody@flasky.dev")
     assert response.status_code == 429
 
 
 async def test_success_forgets_earlier_failures(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     await fail(client, csrf, 4)
@@ -106,7 +101,7 @@ async def test_success_forgets_earlier_failures(
 
 
 async def test_failures_recorded_by_any_worker_count(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf, db: AsyncSession
+    client: Client, make_user: MakeUser, csrf: Csrf, db: AsyncSession
 ) -> None:
     await make_user("john")
     db.add_all(LoginFailure(email="john@flasky.dev", address=HOME[0]) for _ in range(5))
@@ -116,7 +111,7 @@ async def test_failures_recorded_by_any_worker_count(
 
 
 async def test_failures_older_than_the_window_do_not_count(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf, db: AsyncSession
+    client: Client, make_user: MakeUser, csrf: Csrf, db: AsyncSession
 ) -> None:
     await make_user("john")
     long_ago = utcnow() - timedelta(seconds=901)
@@ -140,7 +135,7 @@ async def test_a_failed_attempt_prunes_expired_rows(app: Quart, db: AsyncSession
 
 
 async def test_no_row_is_written_for_a_successful_login(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf, db: AsyncSession
+    client: Client, make_user: MakeUser, csrf: Csrf, db: AsyncSession
 ) -> None:
     await make_user("john")
     await attempt(client, csrf, password="cat-password")
@@ -148,7 +143,7 @@ async def test_no_row_is_written_for_a_successful_login(
 
 
 async def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(
-    client: QuartClient, make_user: MakeUser, csrf: Csrf
+    client: Client, make_user: MakeUser, csrf: Csrf
 ) -> None:
     await make_user("john")
     token = await csrf(client)

@@ -8,7 +8,7 @@ server. When a test fails, a screenshot of its page is saved in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,9 @@ REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     # Keep each phase's report on the item, so the page fixture knows whether the test failed.
     report: pytest.TestReport = yield
     item.stash.setdefault(REPORTS, {})[report.when] = report
