@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Quart
 
-from . import avatars, csrf, db, headers, health, identity, request_checks, templating
+from . import avatars, csrf, db, headers, health, i18n, identity, request_checks, templating
 from .config import Config, load_config
 from .errors import register_error_handlers
 from .paths import STATIC_DIR, TEMPLATES_DIR
@@ -35,6 +35,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     csrf.init_app(app)
     headers.init_app(app, gravatar=config.avatars == "gravatar")
     templating.init_app(app)
+    i18n.init_app(app)
     avatars.init_app(app)
     register_error_handlers(app)
 

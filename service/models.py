@@ -180,6 +180,9 @@ class User(Base):
     # Part of every login cookie: bumping it ends all of the user's sessions
     # (password change, "log out everywhere").
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The interface and e-mail language the user chose (`en`, `zh-CN`); None
+    # until they choose, and then the request decides (SPEC 8.1).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
     posts: Mapped[list[Post]] = relationship(back_populates="author", lazy="raise")

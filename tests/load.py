@@ -158,4 +158,17 @@ async def integrity_problems(database_url: str) -> list[str]:
 def server_log_problems(log: str) -> list[str]:
     """Lines of the server log that tell of a lost write or a crash in a request."""
     signs = ("database is locked", "Traceback", "Unhandled error")
-    return [line for line in log.splitlines() if any(sign in line for sign in signs)]
+    lines, problems = log.splitlines(), []
+    for at, line in enumerate(lines):
+        if not any(sign in line for sign in signs):
+            continue
+        if "Traceback" in line:
+            # The whole traceback, up to and with its exception line, so that
+            # a failure says what went wrong and where.
+            end = next(
+                (n for n in range(at + 1, len(lines)) if not lines[n].startswith(" ")),
+                len(lines) - 1,
+            )
+            line = "\n".join(lines[at : end + 1])
+        problems.append(line)
+    return problems
