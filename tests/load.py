@@ -1,14 +1,19 @@
-"""Load for the concurrency and fault tests, and the ledger of what the server acknowledged.
+"""Load for the concurrency, fault and multi-server tests, and the ledger of what was acknowledged.
 
 Every write carries a unique body, so afterwards the database can be compared
 with the ledger body by body: an acknowledged write (201 from the API, 302
 from a form) must be stored exactly once, and nothing may be stored twice.
+`steady_load` keeps clients reading and writing while a test does something
+to the servers (kills a worker, restarts them one by one).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,6 +25,9 @@ from .server import Account, engine_for
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 KINDS = ("posts", "comments")
+# What the load's requests get when all is well: a page or list, a 201 from the
+# API, a form's redirect.
+OK = frozenset({200, 201, 302})
 
 
 @dataclass
@@ -38,6 +46,15 @@ class Ledger:
 
     def acknowledged_count(self) -> int:
         return sum(len(bodies) for bodies in self.acknowledged.values())
+
+    def request_count(self) -> int:
+        """Every request sent, answered or not."""
+        return self.statuses.total() + self.unanswered.total()
+
+    def failures(self) -> dict[str, int]:
+        """Requests that did not get the answer the load expects (200, 201, 302), or none."""
+        failed = {str(status): n for status, n in self.statuses.items() if status not in OK}
+        return {**failed, **self.unanswered}
 
     def server_errors(self) -> dict[int, int]:
         return {status: n for status, n in self.statuses.items() if status >= 500}
@@ -100,15 +117,84 @@ async def log_in(client: httpx.AsyncClient, account: Account) -> str:
 
 async def form_write(
     client: httpx.AsyncClient, csrf: str, kind: str, post_id: int, body: str, ledger: Ledger
-) -> None:
-    """A post (the index form) or a comment (the post page's form); acknowledged by 302."""
+) -> bool:
+    """A post (the index form) or a comment (the post page's form), acknowledged by 302.
+
+    False when no answer came at all.
+    """
     path = "/" if kind == "posts" else f"/post/{post_id}"
     try:
         response = await client.post(path, data={"body": body, "csrf_token": csrf})
     except httpx.TransportError as error:
         ledger.unanswered[type(error).__name__] += 1
-        return
+        return False
     ledger.record(kind, body, response, 302)
+    return True
+
+
+async def until_acknowledged(ledger: Ledger, count: int) -> None:
+    """Wait until the load (not a fixed time) has had `count` writes acknowledged in all."""
+    async with asyncio.timeout(30):
+        while ledger.acknowledged_count() < count:  # noqa: ASYNC110 (a counter the clients bump)
+            await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def steady_load(
+    http: httpx.AsyncClient,
+    tokens: Sequence[str],
+    post_id: int,
+    marker: str,
+    clients: int,
+    browsers: Sequence[tuple[httpx.AsyncClient, str]] = (),
+) -> AsyncIterator[Ledger]:
+    """Clients reading and writing until the block ends; yields the ledger they fill.
+
+    Each of `clients` API clients, in turn: reads `/`, writes (a post or a
+    comment on `post_id`), reads `/api/v1/posts/`, writes. Each of `browsers`
+    (a signed-in client and its CSRF token) posts and comments through the
+    forms and reads `/`. Bodies start with `marker`. A request that gets no
+    answer at all is followed by a short pause, as a real client backs off.
+    """
+    ledger, stop = Ledger(), asyncio.Event()
+
+    async def api_client(n: int) -> None:
+        token, step = tokens[n % len(tokens)], n
+        while not stop.is_set():
+            step += 1
+            if step % 4 == 0:
+                answered = await read(http, "/", ledger)
+            elif step % 4 == 2:
+                answered = await read(http, "/api/v1/posts/", ledger, token)
+            else:
+                kind = KINDS[step % 4 // 2]
+                body = f"{marker} {n}.{step}"
+                answered = await api_write(http, token, kind, post_id, body, ledger)
+            if not answered:
+                await asyncio.sleep(0.05)
+
+    async def browser(n: int, client: httpx.AsyncClient, csrf: str) -> None:
+        step = 0
+        while not stop.is_set():
+            step += 1
+            if step % 3 == 0:
+                answered = await read(client, "/", ledger)
+            else:
+                kind = KINDS[step % 3 - 1]
+                body = f"{marker} browser {n}.{step}"
+                answered = await form_write(client, csrf, kind, post_id, body, ledger)
+            if not answered:
+                await asyncio.sleep(0.05)
+
+    tasks = [asyncio.create_task(api_client(n)) for n in range(clients)]
+    tasks += [
+        asyncio.create_task(browser(n, client, csrf)) for n, (client, csrf) in enumerate(browsers)
+    ]
+    try:
+        yield ledger
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
 
 
 async def stored_rows(database_url: str, marker: str) -> dict[str, Counter[str]]:

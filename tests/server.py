@@ -11,6 +11,9 @@ sharing one database, real sockets and real SMTP.
   (dropped afterwards), so the live server never touches the database of the
   in-process tests.
 - `LiveServer`: starts hypercorn on that database, waits for `/healthz`, stops it.
+- `Nginx`: Debian's nginx in front of several live servers, with the deployment
+  guide's upstream and proxy settings (`docs/nginx-upstream.conf`,
+  `docs/nginx-proxy.conf`), on loopback, in a directory of its own.
 - `add_user`, `add_post`, `add_comment`: rows written straight into its database.
 - `wait_for_mail`: the message the server sent to an address.
 """
@@ -22,8 +25,11 @@ import concurrent.futures
 import contextlib
 import functools
 import os
+import pwd
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,6 +56,10 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 # The deployment guide's hypercorn settings: the tests run what operators run.
 HYPERCORN_CONFIG = ROOT / "docs" / "hypercorn.toml"
+NGINX_UPSTREAM = ROOT / "docs" / "nginx-upstream.conf"
+NGINX_PROXY = ROOT / "docs" / "nginx-proxy.conf"
+# The addresses nginx-upstream.conf lists, which a test replaces with its servers'.
+NGINX_GUIDE_ADDRESSES = ("127.0.0.1:8000", "127.0.0.1:8001")
 # Names of the databases the live servers get on a PostgreSQL test server.
 POSTGRES_PREFIX = "flasky_proof_"
 START_TIMEOUT = 30.0
@@ -193,10 +203,17 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     # Seconds each `start()` took until /healthz answered: the first is the cold start.
     start_seconds: list[float] = field(default_factory=list)
+    # More environment variables, over the defaults below (FLASKY_TRUSTED_PROXIES, ...).
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        """Host and port, as nginx names the server (`$upstream_addr`)."""
+        return f"127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}"
 
     def environment(self) -> dict[str, str]:
         return {
@@ -209,6 +226,7 @@ class LiveServer:
             "FLASKY_BASE_URL": self.url,
             # Plain http on loopback: a Secure cookie would never be sent back.
             "FLASKY_COOKIE_SECURE": "false",
+            **self.settings,
         }
 
     def start(self) -> float:
@@ -280,6 +298,166 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+NGINX_SKELETON = """\
+# Written by tests/server.py: the test's own nginx, on loopback, in its own directory.
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log notice;
+user {user};
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    log_format upstreams '$request $status upstream=$upstream_addr statuses=$upstream_status';
+    access_log {directory}/access.log upstreams;
+    client_body_temp_path {directory}/client_body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
+
+    include {directory}/upstream.conf;
+
+    server {{
+        listen {address};
+        location / {{
+            include {proxy};
+            # Which server answered, for the test only (a retried request names both).
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx, if installed (.ci/run installs it); /usr/sbin is not on every PATH."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}{os.pathsep}/usr/sbin")
+
+
+@dataclass
+class Nginx:
+    """nginx as the guide configures it, in front of `servers`, on a loopback port of its own.
+
+    The upstream block is the guide's file with its two addresses replaced by
+    the servers'; `drain` and `restore` edit it as an operator would (the
+    `down` flag) and reload nginx, whose old worker finishes its requests
+    before it exits.
+    """
+
+    directory: Path
+    servers: list[LiveServer]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def upstream_config(self, down: frozenset[str] = frozenset()) -> str:
+        """The guide's upstream block for these servers; those in `down` get the `down` flag."""
+        text = NGINX_UPSTREAM.read_text()
+        assert len(self.servers) == len(NGINX_GUIDE_ADDRESSES), "the guide lists two servers"
+        for guide, server in zip(NGINX_GUIDE_ADDRESSES, self.servers, strict=True):
+            assert f"server {guide} " in text, f"{NGINX_UPSTREAM} no longer lists {guide}"
+            flag = " down" if server.address in down else ""
+            text = text.replace(f"server {guide} ", f"server {server.address}{flag} ")
+        return text
+
+    def write_config(self, down: frozenset[str] = frozenset()) -> None:
+        self.directory.mkdir(exist_ok=True)
+        (self.directory / "upstream.conf").write_text(self.upstream_config(down))
+        (self.directory / "nginx.conf").write_text(
+            NGINX_SKELETON.format(
+                directory=self.directory,
+                user=pwd.getpwuid(os.geteuid()).pw_name,
+                address=f"127.0.0.1:{self.port}",
+                proxy=NGINX_PROXY,
+            )
+        )
+
+    def command(self, *arguments: str) -> list[str]:
+        binary = nginx_binary()
+        assert binary is not None, "nginx is not installed"
+        prefix = ["-p", str(self.directory), "-c", str(self.directory / "nginx.conf")]
+        return [binary, "-e", str(self.directory / "error.log"), *prefix, *arguments]
+
+    def start(self) -> None:
+        """Start nginx in the foreground (`daemon off`); returns once it accepts connections."""
+        assert self.process is None, "already running"
+        self.write_config()
+        subprocess.run(self.command("-t", "-q"), check=True, capture_output=True)
+        with (self.directory / "nginx.out").open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command("-g", "daemon off;"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited at start-up:\n{self.log()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"nginx not listening after {START_TIMEOUT} s:\n{self.log()}")
+
+    def workers(self) -> set[int]:
+        assert self.process is not None
+        pid = self.process.pid
+        return {
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        }
+
+    def reload(self, down: frozenset[str] = frozenset()) -> None:
+        """Reload with a new upstream block; returns once every old worker has exited.
+
+        The old worker stops taking connections at once, but finishes the
+        requests it holds (and the upstream connections they use) first.
+        """
+        assert self.process is not None
+        self.write_config(down)
+        old = self.workers()
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while old & self.workers():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nginx's old workers still running:\n{self.log()}")
+            time.sleep(0.02)
+
+    def drain(self, server: LiveServer) -> None:
+        """Take `server` out of the upstream (`down`): nginx sends it nothing more."""
+        self.reload(down=frozenset({server.address}))
+
+    def restore(self) -> None:
+        """Every server back in the upstream."""
+        self.reload()
+
+    def stop(self) -> None:
+        """SIGQUIT, nginx's graceful shutdown; SIGKILL if it hangs."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        """nginx's error log and its own output."""
+        paths = (self.directory / "error.log", self.directory / "nginx.out")
+        return "".join(path.read_text(errors="replace") for path in paths if path.exists())
+
+    def access_log(self) -> list[str]:
+        path = self.directory / "access.log"
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
 
 
 @contextlib.contextmanager
