@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test lint format bench lock
+.PHONY: install run test lint format bench lock translations
 
 # Every package, direct and indirect, at the version the lock pins (hashes
 # checked); the project itself then goes in without resolving anything more.
@@ -42,6 +42,21 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --upgrade --generate-hashes \
 		--python-version 3.11 --python-platform linux --custom-compile-command "make lock" \
 		--quiet -o requirements.lock
+
+# The interface's languages (docs/i18n.md): collect every marked string of
+# service/ and templates/ into messages.pot, merge it into each catalog (new
+# and changed strings arrive empty: translate them, then `make test`), and
+# compile each catalog to check it and count what is left. The app
+# compiles the .po files itself when it starts; no .mo file is kept.
+CATALOGS := service/translations
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --add-location file \
+		--sort-output --project "Flasky, async" -c TRANSLATORS: -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel -q update --ignore-obsolete --no-fuzzy-matching \
+		-i $(CATALOGS)/messages.pot -d $(CATALOGS)
+	for po in $(CATALOGS)/*/LC_MESSAGES/messages.po; do \
+		$(BIN)/pybabel compile --statistics -i $$po -o /dev/null || exit 1; \
+	done
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -39,12 +39,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     avatars.init_app(app)
     register_error_handlers(app)
 
+    from .account import account
     from .api import api
     from .auth import auth
     from .main import main
 
     app.register_blueprint(main)
     app.register_blueprint(auth, url_prefix="/auth")
+    app.register_blueprint(account, url_prefix="/account")
     app.register_blueprint(api, url_prefix="/api/v1")
 
     if config.trusted_proxies:

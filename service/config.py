@@ -236,6 +236,13 @@ class Config:
         clean=lambda text: text.strip().rstrip("/"),
         allowed="an http(s) URL with a host and no path",
     )
+    default_locale: str = setting(
+        "FLASKY_DEFAULT_LOCALE",
+        "language of the pages for readers who chose none and whose browser asks for neither "
+        "`en` nor `zh-CN`",
+        "en",
+        choices=("en", "zh-CN"),
+    )
     # Argon2id cost; production keeps argon2-cffi's RFC 9106 "low memory" profile.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from quart import Quart, abort, request, session
 
 from .config import current_config
+from .i18n import gettext as _
 
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
@@ -54,16 +55,16 @@ async def validate_csrf() -> None:
         form = await request.form
         token = form.get(FIELD_NAME)
     if not token:
-        abort(400, "CSRF token missing.")
+        abort(400, _("CSRF token missing."))
     try:
         secret = _serializer().loads(token, max_age=MAX_AGE)
     except SignatureExpired:
-        abort(400, "CSRF token expired.")
+        abort(400, _("CSRF token expired."))
     except BadSignature:
-        abort(400, "CSRF failed.")
+        abort(400, _("CSRF failed."))
     expected = session.get(SESSION_KEY)
     if not isinstance(secret, str) or expected is None or not hmac.compare_digest(secret, expected):
-        abort(400, "CSRF failed.")
+        abort(400, _("CSRF failed."))
 
 
 def init_app(app: Quart) -> None:

@@ -1,9 +1,14 @@
-"""Sending mail: rendered from templates/email/, sent over SMTP without blocking.
+"""Sending mail: rendered from templates/email/ in the recipient's language, sent over SMTP.
 
 `send_email()` is awaited inline, with a time limit, so the request that
 triggers a mail knows whether it left; a failure is logged and reported to the
 caller, never raised, so a broken mail server cannot turn a registration into
 a 500 or lose what the request already saved.
+
+A mail speaks its recipient's language (their saved `users.locale`), not the
+language of the page that happened to trigger it: the subject is given marked
+with `lazy_gettext`, and it and both parts are rendered inside
+`i18n.force_locale`.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from email.utils import make_msgid
 from typing import Any
 
 import aiosmtplib
+from babel.support import LazyProxy
 from quart import render_template, url_for
 
 from .config import Config, current_config
+from .i18n import force_locale
 
 log = logging.getLogger("flasky.email")
 
@@ -31,22 +38,28 @@ SEND_TIMEOUT = 10.0
 _typical_send_seconds = 0.05
 
 
-async def send_email(to: str, subject: str, template: str, **context: Any) -> bool:
+async def send_email(
+    to: str, subject: str | LazyProxy, template: str, *, locale: str | None = None, **context: Any
+) -> bool:
     """Render templates/email/<template>.txt and .html and send them to `to`.
 
-    Returns whether the message was handed to the SMTP server (or, without
-    `MAIL_SERVER`, written to the log).
+    The language is `locale`, else the saved language of the `user` in
+    `context`, else the page's. `subject` is translated into it when it is a
+    `lazy_gettext` string. Returns whether the message was handed to the SMTP
+    server (or, without `MAIL_SERVER`, written to the log).
     """
     config = current_config()
     message = EmailMessage()
     message["From"] = config.mail_sender
     message["To"] = to
-    message["Subject"] = f"{config.mail_subject_prefix} {subject}".strip()
     message["Message-ID"] = make_msgid(domain=_sender_domain(config))
-    message.set_content(await render_template(f"email/{template}.txt", **context))
-    message.add_alternative(
-        await render_template(f"email/{template}.html", **context), subtype="html"
-    )
+    with force_locale(locale or getattr(context.get("user"), "locale", None)):
+        subject = str(subject)
+        message["Subject"] = f"{config.mail_subject_prefix} {subject}".strip()
+        message.set_content(await render_template(f"email/{template}.txt", **context))
+        message.add_alternative(
+            await render_template(f"email/{template}.html", **context), subtype="html"
+        )
     if config.mail_server is None:
         return _log_instead_of_sending(config, message)
     started = time.perf_counter()

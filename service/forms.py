@@ -1,7 +1,9 @@
 """The base of every form: bound to the request, with async validators that really run.
 
 CSRF is checked for every state-changing request in `service.csrf`; form
-templates add the token with `{{ csrf_field() }}`.
+templates add the token with `{{ csrf_field() }}`. WTForms' own messages
+("This field is required.") come in the page's language, from the catalogs
+WTForms ships; ours are marked with `lazy_gettext` where the forms declare them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from quart import request
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Form as _WTForm
 from wtforms import ValidationError
+from wtforms.meta import DefaultMeta
+
+from .i18n import current_locale, wtforms_translations
 
 
 class Form(_WTForm):
@@ -22,6 +27,10 @@ class Form(_WTForm):
     `async def check_<field>(self, field)` and run by `validate_on_submit()`
     after the synchronous validators pass.
     """
+
+    class Meta(DefaultMeta):
+        def get_translations(self, form: _WTForm) -> Any:
+            return wtforms_translations(current_locale())
 
     @classmethod
     async def from_request(cls, **kwargs: Any) -> Self:

@@ -1,36 +1,254 @@
-"""Translations: the functions that mark and translate user-visible text.
+"""Translations: the page's language, and the functions that mark and translate text.
 
 Python code marks strings with `gettext` (imported as `_`), `ngettext` and,
 where the text is needed before a request exists (form labels), `lazy_gettext`;
 templates use `_()`, `ngettext()` and `{% trans %}` from Jinja's i18n extension.
+
+The page's language (SPEC §8.1), decided once per request, in this order: the
+signed-in user's saved choice (`users.locale`, already loaded with the user,
+so it costs no query), the `lang` cookie, the `Accept-Language` header (by
+quality; every Simplified Chinese tag means `zh-CN`, Traditional Chinese tags
+match nothing), then `FLASKY_DEFAULT_LOCALE`. The API always speaks English.
+
+The catalogs are the `.po` files under `service/translations/`, compiled in
+memory when the process first needs them: there is no `.mo` file to build, so
+a fresh checkout or `pip install` speaks Chinese as it is. Fuzzy entries are
+left out, as `msgfmt` would.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext as gnu_gettext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
-from quart import Quart
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, Translations
+from quart import (
+    Quart,
+    Response,
+    abort,
+    g,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
+from quart.typing import ResponseReturnValue
+from quart_auth import current_user
+from wtforms.i18n import get_builtin_gnu_translations
+
+from .config import current_config
+from .db import get_session, write_transaction
+
+LOCALES = ("en", "zh-CN")
+# The language of the catalogs' msgids, and of the API.
+SOURCE_LOCALE = "en"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
+COOKIE_NAME = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 60 * 60
+
+# Where each locale's catalog lives (Babel's and gettext's spelling) and its
+# name for Babel's date formats; WTForms ships its own messages under `zh`.
+_CATALOG_NAMES = {"zh-CN": "zh_CN"}
+_WTFORMS_NAMES = {"zh-CN": "zh"}
+_TRADITIONAL_SUBTAGS = {"hant", "tw", "hk", "mo"}
+
+_forced_locale: ContextVar[str | None] = ContextVar("flasky_forced_locale", default=None)
+
+
+def supported_locale(tag: str) -> str | None:
+    """The locale of ours a language tag asks for (`zh-Hans-SG` → `zh-CN`), or None.
+
+    Simplified Chinese is `zh` with any region or script but a Traditional
+    one; `zh-TW`, `zh-HK` and `zh-Hant` match nothing, so the reader gets the
+    next language they accept rather than the wrong script.
+    """
+    primary, *rest = tag.strip().replace("_", "-").lower().split("-")
+    if primary == "en":
+        return "en"
+    if primary == "zh":
+        subtags = set(rest)
+        if "hans" in subtags or not subtags & _TRADITIONAL_SUBTAGS:
+            return "zh-CN"
+    return None
+
+
+def locale_from_header(accepted: Iterable[tuple[str, float]]) -> str | None:
+    """The first of our locales in an `Accept-Language` list, best quality first."""
+    for tag, quality in sorted(accepted, key=lambda item: -item[1]):
+        locale = supported_locale(tag) if quality > 0 else None
+        if locale is not None:
+            return locale
+    return None
+
+
+def _saved_locale() -> str | None:
+    # quart-auth's user; the `User` row was loaded by service.identity's
+    # before-request hook (importing that module here would be circular).
+    user = getattr(current_user, "user", None)
+    locale = getattr(user, "locale", None)
+    return locale if locale in LOCALES else None
+
+
+def negotiate_locale() -> str:
+    """This request's language, in the order of SPEC §8.1."""
+    if request.path.startswith("/api/"):
+        return SOURCE_LOCALE
+    cookie = request.cookies.get(COOKIE_NAME)
+    return (
+        _saved_locale()
+        or (cookie if cookie in LOCALES else None)
+        or locale_from_header(request.accept_languages)
+        or current_config().default_locale
+    )
+
+
+def current_locale() -> str:
+    """The language text is translated into now: a forced one, the request's, or the default."""
+    forced = _forced_locale.get()
+    if forced is not None:
+        return forced
+    if has_request_context():
+        return g.get("locale") or negotiate_locale()
+    if has_app_context():
+        return str(current_config().default_locale)
+    return SOURCE_LOCALE
+
+
+@contextmanager
+def force_locale(locale: str | None) -> Iterator[None]:
+    """Translate into `locale` inside the block (a mail in its recipient's language).
+
+    None, or a value that is not one of ours, leaves the current language.
+    """
+    token = _forced_locale.set(locale if locale in LOCALES else current_locale())
+    try:
+        yield
+    finally:
+        _forced_locale.reset(token)
+
+
+@functools.cache
+def translations(locale: str) -> gnu_gettext.NullTranslations:
+    """The compiled catalog of `locale` (English, the msgids' language, needs none)."""
+    name = _CATALOG_NAMES.get(locale)
+    if name is None:
+        return gnu_gettext.NullTranslations()
+    with (TRANSLATIONS_DIR / name / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        catalog = read_po(po, locale=name, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+@functools.cache
+def wtforms_translations(locale: str) -> gnu_gettext.NullTranslations | None:
+    """WTForms' own messages ("This field is required.") in `locale`; None for English."""
+    name = _WTFORMS_NAMES.get(locale)
+    return get_builtin_gnu_translations([name]) if name else None
+
+
+def babel_locale(locale: str | None = None) -> Locale:
+    """Babel's `Locale` for one of ours (date and number formats)."""
+    return Locale.parse((locale or current_locale()).replace("-", "_"))
 
 
 def gettext(message: str, **variables: Any) -> str:
-    """`message` in the page's language, with `%(name)s` placeholders filled in."""
-    return message % variables if variables else message
+    """`message` in the current language, with `%(name)s` placeholders filled in."""
+    translated = translations(current_locale()).gettext(message)
+    return translated % variables if variables else translated
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-    """The form of `singular`/`plural` for `num`; `%(num)d` is filled in too."""
+    """The form of `singular`/`plural` for `num` in the current language; `%(num)d` too."""
     variables.setdefault("num", num)
-    return (singular if num == 1 else plural) % variables
+    return translations(current_locale()).ngettext(singular, plural, num) % variables
 
 
-def lazy_gettext(message: str, **variables: Any) -> str:
-    """`gettext` for text defined at import time (form labels); translated when shown."""
-    return gettext(message, **variables)
+def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
+    """`gettext` for text defined at import time (form labels): translated each time it is shown."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+def _template_gettext(message: str) -> str:
+    # Jinja's "newstyle" gettext fills in the placeholders itself, escaping them.
+    return translations(current_locale()).gettext(message)
+
+
+def _template_ngettext(singular: str, plural: str, num: int) -> str:
+    return translations(current_locale()).ngettext(singular, plural, num)
+
+
+def localized_time(value: datetime, format: str = "LLL") -> str:
+    """A UTC timestamp as the page's language writes it: what readers without JavaScript see.
+
+    `L`/`LL` are dates (Flask-Moment's names), anything else a date and time.
+    """
+    locale = babel_locale()
+    if format == "L":
+        return format_date(value, "medium", locale=locale)
+    if format == "LL":
+        return format_date(value, "long", locale=locale)
+    return format_datetime(value, "long", tzinfo=UTC, locale=locale)
+
+
+async def set_language() -> ResponseReturnValue:
+    """`POST /language` (fields `lang`, `next`): remember the reader's language.
+
+    The cookie holds it for every visitor; a signed-in user's choice is also
+    saved on the account, so it follows them to another browser and decides
+    the language of their mail.
+    """
+    # The auth package imports this module (its forms are translated).
+    from .auth.redirects import safe_next
+
+    form = await request.form
+    locale = form.get("lang")
+    if locale not in LOCALES:
+        abort(400, gettext("Unknown language."))
+    user = getattr(current_user, "user", None)
+    if user is not None and user.locale != locale:
+        async with write_transaction(get_session()):
+            user.locale = locale
+    target = safe_next(form.get("next")) or url_for("main.index")
+    response: Response = redirect(target)  # type: ignore[assignment]
+    response.set_cookie(
+        COOKIE_NAME,
+        locale,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_config().cookie_secure,
+    )
+    return response
 
 
 def init_app(app: Quart) -> None:
-    """Install Jinja's i18n extension with our translation functions."""
+    """Install Jinja's i18n extension, the per-request language and `POST /language`."""
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext, ngettext, newstyle=True
+        _template_gettext, _template_ngettext, newstyle=True
     )
+    app.jinja_env.globals.update(
+        current_locale=current_locale, locales=LOCALES, localized_time=localized_time
+    )
+    app.add_url_rule("/language", "set_language", set_language, methods=["POST"])
+
+    @app.before_request
+    async def _decide_locale() -> None:
+        # Registered after service.identity's hook, so the signed-in user is known.
+        g.locale = negotiate_locale()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from .db import get_session, write_transaction
 from .errors import error_response, wants_json
+from .i18n import gettext as _
 from .models import Permission, User, utcnow
 
 # `last_seen` is refreshed at most this often, so browsing does not write on every request.
@@ -124,5 +125,5 @@ def init_app(app: Quart) -> None:
     async def _login_first(_error: Unauthorized) -> ResponseReturnValue:
         if wants_json():
             return await error_response(401, "Invalid credentials")
-        await flash("Please log in to access this page.", "info")
+        await flash(_("Please log in to access this page."), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 from quart import Quart, abort, request
 
+from .i18n import gettext as _
+
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 # The largest id an INTEGER column holds.
@@ -44,7 +46,7 @@ def _all_storable(pairs: Iterable[tuple[str, str]]) -> bool:
 def init_app(app: Quart) -> None:
     @app.before_request
     async def _refuse_unstorable_input() -> None:
-        message = "The request contains characters that are not allowed (NUL)."
+        message = _("The request contains characters that are not allowed (NUL).")
         if not storable(request.path) or not _all_storable(request.args.items(multi=True)):
             abort(400, message)
         if any(_out_of_id_range(value) for value in (request.view_args or {}).values()):

@@ -206,6 +206,7 @@ def test_defaults_are_unchanged(clean_environment: pytest.MonkeyPatch) -> None:
         "slow_db_query_time": 0.5,
         "cookie_secure": False,
         "avatars": "local",
+        "default_locale": "en",
         "login_max_failures": 5,
         "login_window": 900,
         "trusted_proxies": 0,

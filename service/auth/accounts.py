@@ -30,8 +30,13 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
     return await session.scalar(select(User.id).where(User.email == email.lower())) is not None
 
 
-async def create_account(session: AsyncSession, email: str, username: str, password: str) -> User:
+async def create_account(
+    session: AsyncSession, email: str, username: str, password: str, locale: str | None = None
+) -> User:
     """A new, unconfirmed user, committed (IntegrityError if the address or name is taken).
+
+    `locale` is the language the account starts with (its mail's and, once
+    signed in, its pages'): registration passes the page's.
 
     The `FLASKY_ADMIN` address becomes an Administrator, everyone else gets the
     default role. The password is hashed before the write lock is taken.
@@ -43,7 +48,9 @@ async def create_account(session: AsyncSession, email: str, username: str, passw
     role = await session.scalar(role_query)
     password_hash = await hash_password(password)
     async with write_transaction(session):
-        user = User(email=email, username=username, password_hash=password_hash, role=role)
+        user = User(
+            email=email, username=username, password_hash=password_hash, role=role, locale=locale
+        )
         session.add(user)
     return user
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.support import LazyProxy
 from sqlalchemy import func, select
 from wtforms import BooleanField, PasswordField, StringField, ValidationError
 from wtforms.fields import EmailField
@@ -11,11 +12,14 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from ..db import get_session
 from ..forms import Form
+from ..i18n import gettext as _
+from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..passwords import MAX_LENGTH, MIN_LENGTH
 from .accounts import email_taken
 
 USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*$"
+USERNAME_MESSAGE = _l("Usernames must have only letters, numbers, dots or underscores")
 
 
 def _normalize_email(value: Any) -> Any:
@@ -23,46 +27,52 @@ def _normalize_email(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def _email_field(label: str = "Email") -> EmailField:
+def _email_field(label: LazyProxy | None = None) -> EmailField:
     return EmailField(
-        label, validators=[DataRequired(), Length(1, 254), Email()], filters=[_normalize_email]
+        _l("Email") if label is None else label,
+        validators=[DataRequired(), Length(1, 254), Email()],
+        filters=[_normalize_email],
     )
 
 
-def _new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
+def _new_password_fields(
+    label: LazyProxy | None = None, confirm: LazyProxy | None = None
+) -> tuple[PasswordField, PasswordField]:
     """A new password and its confirmation: long enough, and never silently cut."""
     password = PasswordField(
-        label,
+        _l("Password") if label is None else label,
         validators=[
             DataRequired(),
             Length(
                 MIN_LENGTH,
                 MAX_LENGTH,
-                message=f"Passwords must have between {MIN_LENGTH} and {MAX_LENGTH} characters.",
+                message=_l("Passwords must have between %(min)d and %(max)d characters."),
             ),
-            EqualTo("password2", message="Passwords must match."),
+            EqualTo("password2", message=_l("Passwords must match.")),
         ],
     )
-    return password, PasswordField(f"Confirm {label.lower()}", validators=[DataRequired()])
+    return password, PasswordField(
+        _l("Confirm password") if confirm is None else confirm, validators=[DataRequired()]
+    )
 
 
 class LoginForm(Form):
     email = _email_field()
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    remember_me = BooleanField("Keep me logged in")
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember_me = BooleanField(_l("Keep me logged in"))
 
 
 class RegistrationForm(Form):
     email = _email_field()
     username = StringField(
-        "Username",
+        _l("Username"),
         validators=[
             DataRequired(),
             Length(1, 64),
             Regexp(
                 USERNAME_PATTERN,
                 0,
-                "Usernames must have only letters, numbers, dots or underscores",
+                USERNAME_MESSAGE,
             ),
         ],
     )
@@ -70,7 +80,7 @@ class RegistrationForm(Form):
 
     async def check_email(self, field: EmailField) -> None:
         if await email_taken(get_session(), field.data):
-            raise ValidationError("Email already registered.")
+            raise ValidationError(_("Email already registered."))
 
     async def check_username(self, field: StringField) -> None:
         # Case-insensitive, so nobody can register "John" beside "john".
@@ -78,14 +88,14 @@ class RegistrationForm(Form):
             select(User.id).where(func.lower(User.username) == field.data.lower())
         )
         if taken is not None:
-            raise ValidationError("Username already in use.")
+            raise ValidationError(_("Username already in use."))
 
 
 class ChangePasswordForm(Form):
     old_password = PasswordField(
-        "Old password", validators=[DataRequired(), Length(max=MAX_LENGTH)]
+        _l("Old password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
-    password, password2 = _new_password_fields("New password")
+    password, password2 = _new_password_fields(_l("New password"), _l("Confirm new password"))
 
 
 class PasswordResetRequestForm(Form):
@@ -93,13 +103,13 @@ class PasswordResetRequestForm(Form):
 
 
 class PasswordResetForm(Form):
-    password, password2 = _new_password_fields("New password")
+    password, password2 = _new_password_fields(_l("New password"), _l("Confirm new password"))
 
 
 class ChangeEmailForm(Form):
-    email = _email_field("New Email")
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    email = _email_field(_l("New Email"))
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
     async def check_email(self, field: EmailField) -> None:
         if await email_taken(get_session(), field.data):
-            raise ValidationError("Email already registered.")
+            raise ValidationError(_("Email already registered."))

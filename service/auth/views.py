@@ -14,6 +14,9 @@ from .. import throttle
 from ..config import current_config
 from ..db import get_session, write_transaction
 from ..email import absolute_url, send_email, wait_like_a_send
+from ..i18n import current_locale, ngettext
+from ..i18n import gettext as _
+from ..i18n import lazy_gettext as _l
 from ..identity import SessionUser, current_db_user, signed_in_user
 from ..models import User
 from ..passwords import verify_password
@@ -33,12 +36,14 @@ from .redirects import safe_next
 # Whether this browser's login was "remember me", so that re-issuing its cookie
 # after a password change keeps the lifetime the user chose.
 REMEMBER_KEY = "remember_me"
-MAIL_FAILED = "The email could not be sent. Please try again in a few minutes."
+MAIL_FAILED = _l("The email could not be sent. Please try again in a few minutes.")
 
 # Where an unconfirmed user is not sent to /auth/unconfirmed: the account
-# pages themselves and the API (which answers 403 on its own). App-level
+# pages themselves (export and deletion too: an account registered with a
+# mistyped address can still be taken away or deleted) and the API (which
+# answers 403 on its own). App-level
 # endpoints (static files, the health check) are not pages, nor are avatars.
-_OPEN_TO_UNCONFIRMED_BLUEPRINTS = {None, "auth", "api"}
+_OPEN_TO_UNCONFIRMED_BLUEPRINTS = {None, "auth", "api", "account"}
 _OPEN_TO_UNCONFIRMED_ENDPOINTS = {"main.avatar"}
 
 
@@ -60,7 +65,7 @@ def _end_session() -> None:
 
 async def _send_confirmation(user: User) -> bool:
     url = absolute_url("auth.confirm", token=make_token(CONFIRM, user))
-    return await send_email(user.email, "Confirm Your Account", "confirm", user=user, url=url)
+    return await send_email(user.email, _l("Confirm Your Account"), "confirm", user=user, url=url)
 
 
 @auth.before_app_request
@@ -84,16 +89,19 @@ async def login() -> ResponseReturnValue:
         if await throttle.reserve_attempt(db, config, form.email.data, address) is None:
             # Refused without looking at the password: guessing on has no use.
             minutes = math.ceil(config.login_window / 60)
-            lockout = (
+            lockout = ngettext(
                 "Too many failed login attempts for this account. "
-                f"Please wait {minutes} minutes and try again."
+                "Please wait %(num)d minute and try again.",
+                "Too many failed login attempts for this account. "
+                "Please wait %(num)d minutes and try again.",
+                minutes,
             )
             page = await render_template("auth/login.html", form=form, lockout=lockout)
             return page, 429, {"Retry-After": str(config.login_window)}
         user = await authenticate(db, form.email.data, form.password.data)
         if user is None:
             await throttle.attempt_failed(db, config)
-            await flash("Invalid email or password.", "danger")
+            await flash(_("Invalid email or password."), "danger")
         else:
             await throttle.clear_failures(db, form.email.data, address)
             _start_session(user, remember=form.remember_me.data)
@@ -104,7 +112,7 @@ async def login() -> ResponseReturnValue:
 @auth.route("/logout", methods=["POST"])
 async def logout() -> ResponseReturnValue:
     _end_session()
-    await flash("You have been logged out.", "info")
+    await flash(_("You have been logged out."), "info")
     return _home()
 
 
@@ -114,7 +122,7 @@ async def logout_everywhere() -> ResponseReturnValue:
     async with write_transaction(get_session()):
         signed_in_user().end_all_sessions()
     _end_session()
-    await flash("You have been logged out of every browser and device.", "info")
+    await flash(_("You have been logged out of every browser and device."), "info")
     return _home()
 
 
@@ -126,17 +134,21 @@ async def register() -> ResponseReturnValue:
     if await form.validate_on_submit():
         db = get_session()
         try:
-            user = await create_account(db, form.email.data, form.username.data, form.password.data)
+            user = await create_account(
+                db, form.email.data, form.username.data, form.password.data, current_locale()
+            )
         except IntegrityError:
             # Someone took the address or name since the form was checked: say which.
             await form.validate_async()
             return await render_template("auth/register.html", form=form)
         if await _send_confirmation(user):
-            await flash("A confirmation email has been sent to you by email.", "info")
+            await flash(_("A confirmation email has been sent to you by email."), "info")
         else:
             await flash(
-                "Your account has been created, but the confirmation email could not be "
-                "sent. Log in to ask for a new one.",
+                _(
+                    "Your account has been created, but the confirmation email could not be "
+                    "sent. Log in to ask for a new one."
+                ),
                 "warning",
             )
         return redirect(url_for("auth.login"))
@@ -148,11 +160,11 @@ async def confirm(token: str) -> ResponseReturnValue:
     db = get_session()
     use = await use_token(db, CONFIRM, token)
     if use is None:
-        await flash("The confirmation link is invalid or has expired.", "danger")
+        await flash(_("The confirmation link is invalid or has expired."), "danger")
     elif not use.user.confirmed:
         async with write_transaction(db):
             use.user.confirmed = True
-        await flash("You have confirmed your account. Thanks!", "success")
+        await flash(_("You have confirmed your account. Thanks!"), "success")
     if current_db_user() is None:
         return redirect(url_for("auth.login"))
     return _home()
@@ -165,9 +177,9 @@ async def resend_confirmation() -> ResponseReturnValue:
     if user.confirmed:
         return _home()
     if await _send_confirmation(user):
-        await flash("A new confirmation email has been sent to you by email.", "info")
+        await flash(_("A new confirmation email has been sent to you by email."), "info")
     else:
-        await flash(MAIL_FAILED, "warning")
+        await flash(str(MAIL_FAILED), "warning")
     return redirect(url_for("auth.unconfirmed"))
 
 
@@ -189,9 +201,9 @@ async def change_password() -> ResponseReturnValue:
             await set_password(get_session(), user, form.password.data)
             # Every other session ended with the old generation; this browser stays.
             login_user(SessionUser.of(user), remember=bool(session.get(REMEMBER_KEY)))
-            await flash("Your password has been updated.", "success")
+            await flash(_("Your password has been updated."), "success")
             return _home()
-        await flash("Invalid password.", "danger")
+        await flash(_("Invalid password."), "danger")
     return await render_template("auth/change_password.html", form=form)
 
 
@@ -210,10 +222,10 @@ async def password_reset_request() -> ResponseReturnValue:
             # A failed send is logged; the answer stays the same, or it would tell
             # whoever asks that this address has an account while mail is down.
             await send_email(
-                user.email, "Reset Your Password", "reset_password", user=user, url=url
+                user.email, _l("Reset Your Password"), "reset_password", user=user, url=url
             )
         await flash(
-            "An email with instructions to reset your password has been sent to you.", "info"
+            _("An email with instructions to reset your password has been sent to you."), "info"
         )
         return redirect(url_for("auth.login"))
     return await render_template("auth/reset_password.html", form=form)
@@ -226,12 +238,12 @@ async def password_reset(token: str) -> ResponseReturnValue:
     db = get_session()
     use = await use_token(db, RESET_PASSWORD, token)
     if use is None:
-        await flash("The password reset link is invalid or has expired.", "danger")
+        await flash(_("The password reset link is invalid or has expired."), "danger")
         return redirect(url_for("auth.password_reset_request"))
     form = await PasswordResetForm.from_request()
     if await form.validate_on_submit():
         await set_password(db, use.user, form.password.data)
-        await flash("Your password has been updated.", "success")
+        await flash(_("Your password has been updated."), "success")
         return redirect(url_for("auth.login"))
     return await render_template("auth/reset_password.html", form=form)
 
@@ -247,17 +259,19 @@ async def change_email_request() -> ResponseReturnValue:
             token = make_token(CHANGE_EMAIL, user, new_email=new_email)
             url = absolute_url("auth.change_email", token=token)
             if await send_email(
-                new_email, "Confirm your email address", "change_email", user=user, url=url
+                new_email, _l("Confirm your email address"), "change_email", user=user, url=url
             ):
                 await flash(
-                    "An email with instructions to confirm your new email address has been "
-                    "sent to you.",
+                    _(
+                        "An email with instructions to confirm your new email address has "
+                        "been sent to you."
+                    ),
                     "info",
                 )
                 return _home()
-            await flash(MAIL_FAILED, "warning")
+            await flash(str(MAIL_FAILED), "warning")
         else:
-            await flash("Invalid email or password.", "danger")
+            await flash(_("Invalid email or password."), "danger")
     return await render_template("auth/change_email.html", form=form)
 
 
@@ -269,16 +283,16 @@ async def change_email(token: str) -> ResponseReturnValue:
     use = await use_token(db, CHANGE_EMAIL, token)
     new_email = use.claims.get("new_email") if use is not None else None
     if use is None or use.user.id != user.id or not isinstance(new_email, str):
-        await flash("Invalid request.", "danger")
+        await flash(_("Invalid request."), "danger")
     elif await email_taken(db, new_email):
-        await flash("Email already registered.", "danger")
+        await flash(_("Email already registered."), "danger")
     else:
         try:
             async with write_transaction(db):
                 user.set_email(new_email)
         except IntegrityError:
             # Taken by a registration since the check above.
-            await flash("Email already registered.", "danger")
+            await flash(_("Email already registered."), "danger")
         else:
-            await flash("Your email address has been updated.", "success")
+            await flash(_("Your email address has been updated."), "success")
     return _home()

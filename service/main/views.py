@@ -19,6 +19,7 @@ from ..avatars import identicon_svg
 from ..config import current_config
 from ..db import get_session, write_transaction
 from ..decorators import admin_required, can, permission_required
+from ..i18n import gettext as _
 from ..identity import current_db_user, signed_in_user
 from ..limits import POST_BODY_MAX
 from ..markdown import TooComplex
@@ -26,7 +27,7 @@ from ..models import Comment, Follow, Permission, Post, User
 from ..pagination import page_arg
 from ..render_pool import post_html
 from . import main
-from .forms import CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
+from .forms import TOO_COMPLEX, CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 
 SHOW_FOLLOWED_MAX_AGE = 30 * 24 * 60 * 60
 
@@ -128,7 +129,7 @@ async def edit_profile() -> ResponseReturnValue:
             user.name = _text(form.name)
             user.location = _text(form.location)
             user.about_me = _text(form.about_me)
-        await flash("Your profile has been updated.")
+        await flash(_("Your profile has been updated."))
         return redirect(url_for(".user", username=user.username))
     return await render_template("main/edit_profile.html", form=form, user=user)
 
@@ -162,7 +163,7 @@ async def edit_profile_admin(id: int) -> ResponseReturnValue:
             user.name = _text(form.name)
             user.location = _text(form.location)
             user.about_me = _text(form.about_me)
-        await flash("The profile has been updated.")
+        await flash(_("The profile has been updated."))
         return redirect(url_for(".user", username=user.username))
     return await render_template("main/edit_profile.html", form=form, user=user)
 
@@ -187,7 +188,7 @@ async def post(id: int) -> ResponseReturnValue:
             )
             async with write_transaction(session):
                 session.add(comment)
-            await flash("Your comment has been published.")
+            await flash(_("Your comment has been published."))
             return redirect(url_for(".post", id=post.id, page=-1, _anchor="comments"))
     comments = await queries.comments_of(
         session, post.id, page_arg(), current_config().comments_per_page
@@ -224,7 +225,7 @@ async def edit(id: int) -> ResponseReturnValue:
         body, body_html = form.body.data, form.body_html
         async with write_transaction(get_session()):
             post.body, post.body_html = body, body_html
-        await flash("The post has been updated.")
+        await flash(_("The post has been updated."))
         return redirect(url_for(".post", id=post.id))
     page = await render_template("main/edit_post.html", form=form, post=post)
     return page, 400 if form.refused else 200
@@ -237,7 +238,7 @@ async def delete_post(id: int) -> ResponseReturnValue:
     session = get_session()
     async with write_transaction(session):
         await queries.delete_post(session, post.id)
-    await flash("The post has been deleted.")
+    await flash(_("The post has been deleted."))
     return redirect(url_for(".index"))
 
 
@@ -247,11 +248,11 @@ async def preview() -> Response:
     """The live preview of the post form: the very renderer that stores posts, and its limits."""
     body = (await request.form).get("body", "")
     if len(body) > POST_BODY_MAX:
-        abort(400, f"A post can have at most {POST_BODY_MAX} characters.")
+        abort(400, _("A post can have at most %(max)d characters.", max=POST_BODY_MAX))
     try:
         return jsonify({"html": await post_html(body)})
-    except TooComplex as error:
-        abort(400, str(error))
+    except TooComplex:
+        abort(400, str(TOO_COMPLEX))
 
 
 @main.route("/follow/<username>", methods=["POST"])
@@ -261,23 +262,23 @@ async def follow(username: str) -> ResponseReturnValue:
     viewer = signed_in_user()
     user = await queries.user_by_username(session, username)
     if user is None:
-        await flash("Invalid user.")
+        await flash(_("Invalid user."))
         return redirect(url_for(".index"))
     back = redirect(url_for(".user", username=user.username))
     if user.id == viewer.id:
-        await flash("You cannot follow yourself.")
+        await flash(_("You cannot follow yourself."))
         return back
     if await queries.is_following(session, viewer.id, user.id):
-        await flash("You are already following this user.")
+        await flash(_("You are already following this user."))
         return back
     try:
         async with write_transaction(session):
             session.add(Follow(follower_id=viewer.id, followed_id=user.id))
     except IntegrityError:
         # A second click raced the first one to the insert.
-        await flash("You are already following this user.")
+        await flash(_("You are already following this user."))
         return back
-    await flash(f"You are now following {user.username}.")
+    await flash(_("You are now following %(username)s.", username=user.username))
     return back
 
 
@@ -287,14 +288,14 @@ async def unfollow(username: str) -> ResponseReturnValue:
     session = get_session()
     user = await queries.user_by_username(session, username)
     if user is None:
-        await flash("Invalid user.")
+        await flash(_("Invalid user."))
         return redirect(url_for(".index"))
     async with write_transaction(session):
         unfollowed = await queries.unfollow(session, signed_in_user().id, user.id)
     if unfollowed:
-        await flash(f"You are not following {user.username} anymore.")
+        await flash(_("You are not following %(username)s anymore.", username=user.username))
     else:
-        await flash("You are not following this user.")
+        await flash(_("You are not following this user."))
     return redirect(url_for(".user", username=user.username))
 
 
@@ -302,7 +303,7 @@ async def _follow_page(username: str, *, followers: bool) -> ResponseReturnValue
     session = get_session()
     user = await queries.user_by_username(session, username)
     if user is None:
-        await flash("Invalid user.")
+        await flash(_("Invalid user."))
         return redirect(url_for(".index"))
     pagination = await queries.follow_list(
         session,
@@ -314,7 +315,7 @@ async def _follow_page(username: str, *, followers: bool) -> ResponseReturnValue
     return await render_template(
         "main/followers.html",
         user=user,
-        title="Followers of" if followers else "Followed by",
+        followers=followers,
         endpoint=".followers" if followers else ".followed_by",
         follows=pagination.items,
         pagination=pagination,

@@ -1,6 +1,7 @@
 // Live Markdown preview for textareas with data-preview-url: the text is sent
 // (debounced) to the server, which renders it with the same sanitizing
-// renderer that stores posts; no Markdown library runs in the browser.
+// renderer that stores posts; no Markdown library runs in the browser. The
+// page gives the failure message in its language (data-unavailable).
 (function () {
   "use strict";
   var DELAY_MS = 300;
@@ -32,7 +33,7 @@
         // Answers can arrive out of order: only the newest one is shown.
         if (request === latest) { target.innerHTML = data.html; }
       }).catch(function () {
-        if (request === latest) { target.textContent = "Preview unavailable."; }
+        if (request === latest) { target.textContent = target.getAttribute("data-unavailable") || "Preview unavailable."; }
       });
     }
 
