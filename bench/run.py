@@ -13,7 +13,8 @@ Steps:
    --latency` for each concurrency C (1 and 32). The last endpoint writes
    posts through the API; they are deleted again afterwards.
 4. The same for bench/hello.py, a bare Quart app: the framework's ceiling.
-5. A second database with 100,000 posts: the index's first page and a deep page.
+5. A second database with 100,000 posts: the index's first page, a deep page,
+   and searches (`SEARCHES`).
 
 Prints a Markdown table; the raw numbers also go to bench/results/ as JSON.
 Seeded databases are reused when they already hold posts (SQLite files are
@@ -42,6 +43,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -51,6 +53,16 @@ HYPERCORN_CONFIG = ROOT / "docs" / "hypercorn.toml"
 BIN = Path(sys.executable).parent
 SMALL = {"users": 100, "posts": 2000}
 DEEP_PAGE = 4000
+# Searches on the large database (fake posts are English lorem ipsum): a rare
+# word, a word most posts contain, two words, and a two-character query, which
+# the SQLite trigram index cannot look up (a substring scan of every post).
+SEARCHES = {
+    "a rare word": "father",
+    "a common word": "the",
+    "two words": "father plant",
+    "two characters": "go",
+    "two Chinese characters": "天气",
+}
 FAKE_PASSWORD = "password"  # noqa: S105 (what `flasky fake` gives every user)
 
 
@@ -461,6 +473,13 @@ def main() -> None:
                     Target(f"`/`, {args.large_posts:,} posts", "/"),
                     Target(
                         f"`/?page={DEEP_PAGE}`, {args.large_posts:,} posts", f"/?page={DEEP_PAGE}"
+                    ),
+                    *(
+                        Target(
+                            f"`/search?q={query}` ({kind}), {args.large_posts:,} posts",
+                            "/search?" + urlencode({"q": query}),
+                        )
+                        for kind, query in SEARCHES.items()
                     ),
                 ]
                 results += measure(server, wanted(large), connections, args.duration)

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import search_index
+
 __all__ = [
     "ApiToken",
     "Base",
@@ -164,6 +166,9 @@ class Follow(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # Ids are never reused (SQLite would reuse the largest after a deletion):
+    # a login cookie names an id, and must not outlive the account it named.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -256,6 +261,10 @@ class Post(Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.id}>"
+
+
+# The full-text index of posts (service/search_index.py), for create_all as for the migration.
+search_index.attach(Post.__table__)
 
 
 class Comment(Base):

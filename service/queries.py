@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from .models import Base, Comment, Follow, Permission, Post, Role, User
 from .pagination import Pagination, paginate
+from .search import USERS_SHOWN, Query, posts_matching, users_matching
 
 M = TypeVar("M", bound=Base)
 
@@ -164,6 +165,45 @@ async def posts_by(
 ) -> PostPage:
     """The posts `user_id` wrote, newest first."""
     return await _post_page(session, Post.author_id == user_id, page, per_page, counted, authors)
+
+
+async def search_posts(
+    session: AsyncSession,
+    query: Query,
+    page: int,
+    per_page: int,
+    *,
+    counted: Sequence[ColumnElement[bool]] = (),
+    authors: bool = True,
+) -> PostPage:
+    """The posts containing every word of `query`, newest first (see `service.search`)."""
+    condition = posts_matching(query, _dialect(session))
+    return await _post_page(session, condition, page, per_page, counted, authors)
+
+
+async def search_users(session: AsyncSession, query: Query) -> list[User]:
+    """The first few users, by username, whose username or name contains the query."""
+    statement = (
+        select(User)
+        .where(users_matching(query, _dialect(session)))
+        .order_by(User.username)
+        .limit(USERS_SHOWN)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def newest_posts(
+    session: AsyncSession, limit: int, author_id: int | None = None
+) -> list[Post]:
+    """The newest `limit` posts (of one author), with their authors: a feed. One statement."""
+    statement = select(Post).options(joinedload(Post.author)).order_by(*newest_first(Post))
+    if author_id is not None:
+        statement = statement.where(Post.author_id == author_id)
+    return list((await session.scalars(statement.limit(limit))).all())
 
 
 async def profile(session: AsyncSession, username: str, viewer_id: int | None) -> Profile | None:

@@ -9,13 +9,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db import async_url
-from service.models import Base
+from service.models import Base, Post
+from service.search import Query, posts_matching
+from service.search_index import is_search_object
 from tests.conftest import ROOT
 
 
@@ -49,6 +52,19 @@ def alembic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def execute(url: str, script: str) -> None:
+    """Run the `;`-separated SQL statements of `script` in one transaction."""
+
+    async def run() -> None:
+        engine = create_async_engine(async_url(url))
+        async with engine.begin() as conn:
+            for statement in filter(None, script.split(";")):
+                await conn.exec_driver_sql(statement)
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 def table_names(url: str) -> set[str]:
@@ -95,13 +111,6 @@ def test_upgrades_keep_existing_rows(empty_database: str) -> None:
         " VALUES (1, 'c', 'c', '2026-01-01 00:00:00', false, 1, 1);"
     )
 
-    async def insert() -> None:
-        engine = create_async_engine(async_url(empty_database))
-        async with engine.begin() as conn:
-            for statement in filter(None, script.split(";")):
-                await conn.exec_driver_sql(statement)
-        await engine.dispose()
-
     async def count(table: str) -> int:
         engine = create_async_engine(async_url(empty_database))
         async with engine.connect() as conn:
@@ -109,7 +118,7 @@ def test_upgrades_keep_existing_rows(empty_database: str) -> None:
         await engine.dispose()
         return int(total or 0)
 
-    asyncio.run(insert())
+    execute(empty_database, script)
     upgrade = alembic(empty_database, "upgrade", "head")
     assert upgrade.returncode == 0, upgrade.stderr
     for table in ("users", "posts", "comments"):
@@ -134,3 +143,68 @@ def test_upgrade_alone_creates_the_standard_roles(empty_database: str) -> None:
         "Moderator": (False, 15),
         "Administrator": (False, 31),
     }
+
+
+def search(url: str, query: str) -> list[int]:
+    """The ids of the posts the app's search finds for `query`, straight from the database."""
+
+    async def run() -> list[int]:
+        engine = create_async_engine(async_url(url))
+        async with engine.connect() as conn:
+            condition = posts_matching(Query.parse(query), conn.dialect.name)
+            ids = await conn.scalars(select(Post.id).where(condition).order_by(Post.id))
+            found = list(ids)
+        await engine.dispose()
+        return found
+
+    return asyncio.run(run())
+
+
+def search_objects(url: str) -> set[str]:
+    """The search index's tables (SQLite) and indexes (PostgreSQL) the database holds."""
+
+    async def read() -> set[str]:
+        engine = create_async_engine(async_url(url))
+        async with engine.connect() as conn:
+
+            def names(sync: Any) -> set[str]:
+                inspector = inspect(sync)
+                indexes = [index["name"] for index in inspector.get_indexes("posts")]
+                return {n for n in [*inspector.get_table_names(), *indexes] if is_search_object(n)}
+
+            found = await conn.run_sync(names)
+        await engine.dispose()
+        return found
+
+    return asyncio.run(read())
+
+
+def test_search_index_is_filled_from_existing_posts_and_goes_down_and_up(
+    empty_database: str,
+) -> None:
+    assert alembic(empty_database, "upgrade", "0004").returncode == 0
+    execute(
+        empty_database,
+        "INSERT INTO users (id, email, username, confirmed, member_since, last_seen,"
+        " session_generation) VALUES (1, 'a@flasky.dev', 'a', true, '2026-01-01 00:00:00',"
+        " '2026-01-01 00:00:00', 0);"
+        "INSERT INTO posts (id, body, body_html, timestamp, author_id) VALUES"
+        " (1, '今天天气非常好', '', '2026-01-01 00:00:00', 1),"
+        " (2, 'All about Flask', '', '2026-01-01 00:00:00', 1)",
+    )
+    for step in ("upgrade head", "downgrade 0004", "upgrade head"):
+        result = alembic(empty_database, *step.split())
+        assert result.returncode == 0, result.stderr
+        if step.startswith("downgrade"):
+            assert search_objects(empty_database) == set()
+    assert search_objects(empty_database)
+    assert search(empty_database, "天气非") == [1]
+    assert search(empty_database, "天气") == [1]
+    assert search(empty_database, "FLASK") == [2]
+    # The triggers are back too: a post written now is found at once.
+    execute(
+        empty_database,
+        "INSERT INTO posts (id, body, body_html, timestamp, author_id) VALUES"
+        " (3, 'More Flask', '', '2026-01-02 00:00:00', 1)",
+    )
+    assert search(empty_database, "flask") == [2, 3]

@@ -104,3 +104,11 @@ async def test_documented_shapes_are_the_json_sent(
     }
     for name, body in sent.items():
         assert set(body) == set(schemas[name]["properties"]) == set(schemas[name]["required"]), name
+
+
+async def test_the_post_list_documents_its_search_parameter(client: Client) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).get_json()
+    parameters = document["paths"]["/api/v1/posts/"]["get"]["parameters"]
+    assert {"$ref": "#/components/parameters/q"} in parameters
+    q = document["components"]["parameters"]["q"]
+    assert q["in"] == "query" and q["schema"] == {"type": "string", "maxLength": 200}

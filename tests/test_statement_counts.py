@@ -66,6 +66,28 @@ async def _moderate(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, 
     return "/moderate", add
 
 
+async def _search(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(author: User) -> None:
+        post = await add_post(db, author, f"needle by {author.username}")
+        await add_comment(db, post, viewer)
+
+    return "/search?q=needle", add
+
+
+async def _feed(db: AsyncSession, _viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(author: User) -> None:
+        await add_post(db, author, f"by {author.username}")
+
+    return "/feed.atom", add
+
+
+async def _user_feed(db: AsyncSession, _viewer: User, owner: User) -> tuple[str, AddItem]:
+    async def add(_author: User) -> None:
+        await add_post(db, owner)
+
+    return f"/user/{owner.username}/feed.atom", add
+
+
 # Each page with its arrangement and the mark one listed item leaves in the HTML.
 PAGES: dict[str, tuple[Arrange, str]] = {
     "index": (_index, '<li class="post"'),
@@ -73,6 +95,9 @@ PAGES: dict[str, tuple[Arrange, str]] = {
     "post": (_post, '<li class="comment"'),
     "followers": (_followers, "<tr>\n      <td>"),
     "moderate": (_moderate, '<li class="comment"'),
+    "search": (_search, '<li class="post"'),
+    "feed": (_feed, "<entry>"),
+    "user feed": (_user_feed, "<entry>"),
 }
 
 

@@ -19,6 +19,7 @@ import re
 from quart import Quart, current_app
 
 from ..request_checks import MAX_ID
+from ..search import MAX_LENGTH, MAX_WORDS
 from . import api
 from .authentication import PUBLIC_ENDPOINTS
 from .operations import Operation, operation, operation_of, undeclared_views
@@ -61,6 +62,23 @@ PAGE_PARAMETER: JSON = {
     "required": False,
     "description": "Page number, from 1; -1 is the last page; anything else means 1",
     "schema": {"type": "integer"},
+}
+
+
+# The query parameters an `@operation(query=...)` may name.
+QUERY_PARAMETERS: dict[str, JSON] = {
+    "q": {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": (
+            "Only posts whose Markdown contains every word of it (split at spaces), "
+            "ignoring case; a word is any sequence of characters, so Chinese needs no "
+            f"spaces. Blank means no filter; at most {MAX_LENGTH} characters and "
+            f"{MAX_WORDS} words, or 400"
+        ),
+        "schema": {"type": "string", "maxLength": MAX_LENGTH},
+    },
 }
 
 
@@ -138,7 +156,7 @@ def _operation(endpoint: str, arguments: list[str], declared: Operation) -> JSON
     result: JSON = {"operationId": endpoint, "summary": declared.summary}
     if public:
         result["security"] = []
-    parameters = [_ref("parameters", name) for name in arguments]
+    parameters = [_ref("parameters", name) for name in (*arguments, *declared.query)]
     if isinstance(declared.returns, PageOf):
         parameters.append(_ref("parameters", "page"))
     if parameters:
@@ -182,6 +200,8 @@ def build_document(app: Quart) -> JSON:
             parameters[name] = PATH_PARAMETERS[name]
         if isinstance(declared.returns, PageOf):
             parameters["page"] = PAGE_PARAMETER
+        for name in declared.query:
+            parameters[name] = QUERY_PARAMETERS[name]
         for component in (declared.returns, declared.body):
             _add_components(schemas, component)
         endpoint = rule.endpoint.removeprefix("api.")

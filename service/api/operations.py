@@ -37,6 +37,8 @@ class Operation:
     returns: Documented | None
     body: Documented | None
     errors: tuple[int, ...]
+    # Query parameters beyond `page`, by name (`openapi.QUERY_PARAMETERS` describes each).
+    query: tuple[str, ...] = ()
 
 
 def operation(
@@ -46,6 +48,7 @@ def operation(
     status: int = 200,
     body: Documented | None = None,
     errors: tuple[int, ...] = (),
+    query: tuple[str, ...] = (),
 ) -> Callable[[V], V]:
     """Declare a view's operation; put it right under `@api.route`.
 
@@ -54,7 +57,7 @@ def operation(
     """
     if (status == 204) != (returns is None):
         raise ValueError("a 204 has no body, and every other success names its shape")
-    declared = Operation(summary, status, returns, body, errors)
+    declared = Operation(summary, status, returns, body, errors, query)
 
     def declare(view: V) -> V:
         setattr(view, _ATTRIBUTE, declared)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, abort, jsonify, url_for
+from quart import Response, abort, jsonify, request, url_for
 
 from .. import queries
 from ..config import current_config
@@ -14,6 +14,7 @@ from ..markdown import TooComplex
 from ..models import Permission, Post
 from ..pagination import page_arg
 from ..render_pool import post_html
+from ..search import MAX_LENGTH, MAX_WORDS, Query, QueryRefused
 from . import api
 from .authentication import current_caller, forbid_unless, permission_required
 from .lookup import get_or_404
@@ -64,11 +65,26 @@ async def _html(body: str) -> str:
         abort(400, str(error))
 
 
+def _search_query() -> Query:
+    """`?q=`, as the search page reads it: blank means no filter, past the limits 400."""
+    try:
+        return Query.parse(request.args.get("q", ""))
+    except QueryRefused as refused:
+        if refused.too_long:
+            abort(400, f"q must have at most {MAX_LENGTH} characters")
+        abort(400, f"q must have at most {MAX_WORDS} words")
+
+
 @api.route("/posts/")
-@operation("All posts, newest first", returns=POST_PAGE)
+@operation(
+    "All posts, newest first; with `q`, those containing its words", returns=POST_PAGE, query=("q",)
+)
 async def get_posts() -> JSON:
-    posts = await queries.all_posts(get_session(), **page_options())
-    return posts_json(posts, "api.get_posts")
+    query = _search_query()
+    if not query:
+        return posts_json(await queries.all_posts(get_session(), **page_options()), "api.get_posts")
+    posts = await queries.search_posts(get_session(), query, **page_options())
+    return posts_json(posts, "api.get_posts", q=query.text)
 
 
 @api.route("/posts/", methods=["POST"])

@@ -4,4 +4,4 @@ from quart import Blueprint
 
 main = Blueprint("main", __name__)
 
-from . import views  # noqa: E402, F401  (registers the routes)
+from . import feeds, search, views  # noqa: E402, F401  (registers the routes)
