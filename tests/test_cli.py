@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service import models
+from service.auth.forms import USERNAME_PATTERN
 from service.cli import create_cli_app
 from service.db import async_url
 from service.models import Comment, Follow, Post, Role, User
@@ -106,6 +108,35 @@ def test_fake_fills_every_table(cli_database: str) -> None:
     assert count_rows(cli_database, Post) == 40
     assert count_rows(cli_database, Comment) == 60
     assert count_rows(cli_database, Follow) > 0
+
+
+def test_fake_in_chinese_keeps_usernames_latin(cli_database: str) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+    result = flasky(cli_database, "fake", "--users", "5", "--posts", "10", "--locale", "zh_CN")
+    assert_clean_exit(result)
+
+    async def read() -> list[tuple[str, str | None, str]]:
+        engine = create_async_engine(async_url(cli_database))
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(User.username, User.name, Post.body).join(Post, Post.author_id == User.id)
+            )
+            found = [(username, name, body) for username, name, body in rows]
+        await engine.dispose()
+        return found
+
+    rows = asyncio.run(read())
+    assert len(rows) == 10
+    for username, name, body in rows:
+        assert re.fullmatch(USERNAME_PATTERN, username)
+        assert re.search(r"[\u4e00-\u9fff]", name or "") and re.search(r"[\u4e00-\u9fff]", body)
+
+
+def test_fake_refuses_a_locale_it_has_no_texts_for(cli_database: str) -> None:
+    assert flasky(cli_database, "deploy").returncode == 0
+    result = flasky(cli_database, "fake", "--users", "1", "--locale", "xx_XX")
+    assert result.returncode == 2
+    assert "Invalid value for '--locale'" in result.stderr and "zh_CN" in result.stderr
 
 
 def test_create_admin(cli_database: str) -> None:
