@@ -117,6 +117,8 @@ ANONYMOUS_PAGES = [
     "/auth/login",
     "/auth/register",
     "/auth/reset",
+    "/search",
+    "/search?q=%E5%A4%A9",
 ]
 SIGNED_IN_PAGES = [
     "/",
@@ -129,6 +131,7 @@ SIGNED_IN_PAGES = [
     "/moderate",
     "/auth/change-password",
     "/auth/change_email",
+    "/account/delete",
 ]
 
 
