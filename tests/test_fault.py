@@ -30,6 +30,7 @@ from .load import (
     read,
     server_log_problems,
     stored_rows,
+    until_acknowledged,
 )
 from .server import LiveServer, add_post, add_user, run_sync
 
@@ -72,13 +73,6 @@ class FaultRun:
 
     integrity_problems: list[str]
     log_problems: list[str]
-
-
-async def until_acknowledged(ledger: Ledger, count: int) -> None:
-    """Wait until the load (not a fixed time) has had `count` writes acknowledged."""
-    async with asyncio.timeout(30):
-        while ledger.acknowledged_count() < count:  # noqa: ASYNC110 (a counter the clients bump)
-            await asyncio.sleep(0.01)
 
 
 async def run_fault(server: LiveServer) -> FaultRun:
