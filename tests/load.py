@@ -139,6 +139,21 @@ async def until_acknowledged(ledger: Ledger, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
+async def api_step(
+    http: httpx.AsyncClient, token: str, step: int, body: str, post_id: int, ledger: Ledger
+) -> bool:
+    """Step `step` of an API client's round: read `/`, write, read `/api/v1/posts/`, write.
+
+    A write is a post or a comment on `post_id` with `body`. Returns whether
+    the server answered at all.
+    """
+    if step % 4 == 0:
+        return await read(http, "/", ledger)
+    if step % 4 == 2:
+        return await read(http, "/api/v1/posts/", ledger, token)
+    return await api_write(http, token, KINDS[step % 4 // 2], post_id, body, ledger)
+
+
 @contextlib.asynccontextmanager
 async def steady_load(
     http: httpx.AsyncClient,
@@ -162,15 +177,7 @@ async def steady_load(
         token, step = tokens[n % len(tokens)], n
         while not stop.is_set():
             step += 1
-            if step % 4 == 0:
-                answered = await read(http, "/", ledger)
-            elif step % 4 == 2:
-                answered = await read(http, "/api/v1/posts/", ledger, token)
-            else:
-                kind = KINDS[step % 4 // 2]
-                body = f"{marker} {n}.{step}"
-                answered = await api_write(http, token, kind, post_id, body, ledger)
-            if not answered:
+            if not await api_step(http, token, step, f"{marker} {n}.{step}", post_id, ledger):
                 await asyncio.sleep(0.05)
 
     async def browser(n: int, client: httpx.AsyncClient, csrf: str) -> None:

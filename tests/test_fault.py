@@ -24,10 +24,9 @@ import pytest
 from .load import (
     KINDS,
     Ledger,
+    api_step,
     api_token,
-    api_write,
     integrity_problems,
-    read,
     server_log_problems,
     stored_rows,
     until_acknowledged,
@@ -87,15 +86,7 @@ async def run_fault(server: LiveServer) -> FaultRun:
             token, step, backoff = tokens[n % len(tokens)], n, BACKOFF_FIRST
             while not stop.is_set():
                 step += 1
-                if step % 4 == 0:
-                    answered = await read(http, "/", ledger)
-                elif step % 4 == 2:
-                    answered = await read(http, "/api/v1/posts/", ledger, token)
-                else:
-                    kind = KINDS[step % 4 // 2]
-                    body = f"{marker} {n}.{step}"
-                    answered = await api_write(http, token, kind, post_id, body, ledger)
-                if answered:
+                if await api_step(http, token, step, f"{marker} {n}.{step}", post_id, ledger):
                     backoff = BACKOFF_FIRST
                 else:
                     # The server is down: back off, doubling, as a real client
