@@ -87,9 +87,9 @@ async def mark_all_read(session: AsyncSession, user_id: int) -> None:
     )
 
 
-async def mark_messages_read(session: AsyncSession, user_id: int, sender_id: int) -> None:
-    """Mark the notifications of messages from `sender_id` read: the conversation was read."""
-    await session.execute(
+async def mark_messages_read(session: AsyncSession, user_id: int, sender_id: int) -> int:
+    """Mark the notifications of messages from `sender_id` read; how many there were."""
+    result = await session.execute(
         update(Notification)
         .where(
             Notification.user_id == user_id,
@@ -100,3 +100,4 @@ async def mark_messages_read(session: AsyncSession, user_id: int, sender_id: int
         .values(read=True)
         .execution_options(synchronize_session=False)
     )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -58,7 +58,9 @@ async def conversation(username: str) -> ResponseReturnValue:
     if await messages.has_unread_from(session, viewer.id, other.id):
         async with write_transaction(session):
             await messages.mark_read(session, viewer.id, other.id)
-            await notifications.mark_messages_read(session, viewer.id, other.id)
+            marked = await notifications.mark_messages_read(session, viewer.id, other.id)
+        # The navbar's count was loaded before these were read.
+        current_user.unread_notifications -= marked  # type: ignore[attr-defined]
     # A conversation reads from the bottom: without ?page= it opens on the newest page.
     page = page_arg() if "page" in request.args else -1
     pagination = await messages.conversation(
