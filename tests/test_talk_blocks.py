@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import Block, Comment, Follow, Message
+from service.models import Base, Block, Comment, Follow, Message
 
 from .blog import add_block, add_follow, add_post
 from .fixtures import ApiAuth, Client, Csrf, MakeUser, SignedIn, read_html
@@ -77,41 +80,33 @@ async def test_blocking_ends_follows_both_ways(
     assert await _count(db, Follow) == 0
 
 
-async def test_a_blocked_user_cannot_follow(
-    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
+# What a blocked user tries on the blocker: the path (given the blocker's
+# post), the form, and the table that must stay empty.
+ATTEMPTS: dict[str, tuple[Callable[[int], str], dict[str, str], type[Base]]] = {
+    "follow": (lambda _post: "/follow/john", {}, Follow),
+    "message": (lambda _post: "/messages/john", {"body": "Hi"}, Message),
+    "comment": (lambda post: f"/post/{post}", {"body": "Hi"}, Comment),
+}
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS)
+async def test_a_blocked_user_cannot_follow_message_or_comment(
+    attempt: str,
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    csrf: Csrf,
 ) -> None:
-    john, susan = await make_user("john"), await make_user("susan")
-    await add_block(db, john, susan)
-    async with signed_in(client, susan):
-        status, html = await _post(client, csrf, "/follow/john")
-    assert status == 403
-    assert BLOCKED in html
-    assert await _count(db, Follow) == 0
-
-
-async def test_a_blocked_user_cannot_message(
-    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
-) -> None:
-    john, susan = await make_user("john"), await make_user("susan")
-    await add_block(db, john, susan)
-    async with signed_in(client, susan):
-        status, html = await _post(client, csrf, "/messages/john", body="Hi")
-    assert status == 403
-    assert BLOCKED in html
-    assert await _count(db, Message) == 0
-
-
-async def test_a_blocked_user_cannot_comment_on_the_blockers_posts(
-    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
-) -> None:
+    path, form, model = ATTEMPTS[attempt]
     john, susan = await make_user("john"), await make_user("susan")
     post = await add_post(db, john)
     await add_block(db, john, susan)
     async with signed_in(client, susan):
-        status, html = await _post(client, csrf, f"/post/{post.id}", body="Hi")
+        status, html = await _post(client, csrf, path(post.id), **form)
     assert status == 403
     assert BLOCKED in html
-    assert await _count(db, Comment) == 0
+    assert await _count(db, model) == 0
 
 
 async def test_a_blocked_user_cannot_comment_through_the_api(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import notifications, queries
-from service.models import Comment, Notification
+from service.models import Comment, Notification, Post, User
 
 from .blog import add_comment, add_follow, add_message, add_post
 from .fixtures import ApiAuth, Client, Csrf, MakeUser, SignedIn, read_html
@@ -25,6 +25,18 @@ def _badge(html: str) -> str | None:
         return None
     rest = html[html.index(BADGE) :]
     return rest[rest.index(">") + 1 : rest.index("</span>")]
+
+
+async def _susan_comments_on_johns_post(
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
+) -> Post:
+    """john's post, on which susan (after following john) commented through the page."""
+    post = await add_post(db, await make_user("john"))
+    async with signed_in(client, await make_user("susan")):
+        token = await csrf(client, "/")
+        await client.post("/follow/john", form={"csrf_token": token})
+        await client.post(f"/post/{post.id}", form={"body": "Nice", "csrf_token": token})
+    return post
 
 
 async def test_following_commenting_and_writing_notify(
@@ -97,13 +109,10 @@ async def test_no_badge_without_unread_notifications(
 async def test_notifications_link_to_what_happened(
     client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
-    john = await make_user("john")
-    post = await add_post(db, john)
-    async with signed_in(client, await make_user("susan")):
-        token = await csrf(client, "/")
-        await client.post("/follow/john", form={"csrf_token": token})
-        await client.post(f"/post/{post.id}", form={"body": "Nice", "csrf_token": token})
+    post = await _susan_comments_on_johns_post(client, db, make_user, signed_in, csrf)
     comment_id = await db.scalar(select(Comment.id))
+    john = await db.scalar(select(User).where(User.username == "john"))
+    assert john is not None
     async with signed_in(client, john):
         html = await read_html(await client.get("/notifications"))
     assert f'href="/post/{post.id}?page=-1#comment-{comment_id}"' in html
@@ -114,18 +123,14 @@ async def test_notifications_link_to_what_happened(
 async def test_notifications_go_with_the_post_they_are_about(
     client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf
 ) -> None:
-    john = await make_user("john")
-    post = await add_post(db, john)
-    async with signed_in(client, await make_user("susan")):
-        token = await csrf(client, "/")
-        await client.post(f"/post/{post.id}", form={"body": "Nice", "csrf_token": token})
-    assert await _kinds(db) == ["comment"]
-    async with signed_in(client, john):
+    post = await _susan_comments_on_johns_post(client, db, make_user, signed_in, csrf)
+    assert await _kinds(db) == ["follow", "comment"]
+    async with signed_in(client, await db.get_one(User, post.author_id)):
         response = await client.post(
             f"/post/{post.id}/delete", form={"csrf_token": await csrf(client, "/")}
         )
         assert response.status_code == 302
-    assert await _kinds(db) == []
+    assert await _kinds(db) == ["follow"]
 
 
 async def test_a_rolled_back_event_leaves_no_notification(

@@ -25,13 +25,13 @@ from . import talk
 from .forms import MessageForm
 
 
-async def _other_user(username: str) -> User:
-    """The user named in the URL: 404 if there is none, 400 if it is the signed-in user."""
+async def _someone_else(username: str, yourself: str) -> User:
+    """The user named in the URL: 404 if there is none, 400 (`yourself`) for the signed-in user."""
     user = await queries.user_by_username(get_session(), username)
     if user is None:
         abort(404)
     if user.id == signed_in_user().id:
-        abort(400, _("You cannot send messages to yourself."))
+        abort(400, yourself)
     return user
 
 
@@ -50,7 +50,7 @@ async def inbox() -> str:
 @login_required
 async def conversation(username: str) -> ResponseReturnValue:
     viewer = signed_in_user()
-    other = await _other_user(username)
+    other = await _someone_else(username, _("You cannot send messages to yourself."))
     session = get_session()
     form = await MessageForm.from_request()
     if request.method == "POST" and await _send(form, viewer, other):
@@ -124,19 +124,10 @@ async def notification_list() -> str:
     )
 
 
-async def _blockable(username: str) -> User:
-    user = await queries.user_by_username(get_session(), username)
-    if user is None:
-        abort(404)
-    if user.id == signed_in_user().id:
-        abort(400, _("You cannot block yourself."))
-    return user
-
-
 @talk.route("/block/<username>", methods=["POST"])
 @permission_required(Permission.FOLLOW)
 async def block(username: str) -> ResponseReturnValue:
-    user = await _blockable(username)
+    user = await _someone_else(username, _("You cannot block yourself."))
     session = get_session()
     async with write_transaction(session):
         await blocks.block(session, signed_in_user().id, user.id)
@@ -147,7 +138,7 @@ async def block(username: str) -> ResponseReturnValue:
 @talk.route("/unblock/<username>", methods=["POST"])
 @permission_required(Permission.FOLLOW)
 async def unblock(username: str) -> ResponseReturnValue:
-    user = await _blockable(username)
+    user = await _someone_else(username, _("You cannot block yourself."))
     session = get_session()
     async with write_transaction(session):
         unblocked = await blocks.unblock(session, signed_in_user().id, user.id)
