@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -42,18 +42,25 @@ async def conversation(
 async def inbox(session: AsyncSession, user_id: int, page: int, per_page: int) -> Pagination[Any]:
     """Rows of (other user, latest message time, unread count): the user's conversations.
 
-    The most recently active first.
+    The most recently active first. The messages sent and those received are
+    read by their own index each, then grouped by the other person.
     """
-    other = case((Message.sender_id == user_id, Message.recipient_id), else_=Message.sender_id)
-    unread = case((and_(Message.recipient_id == user_id, Message.read.is_(False)), 1), else_=0)
+    sent = select(
+        Message.recipient_id.label("other_id"), Message.timestamp, literal(0).label("unread")
+    ).where(Message.sender_id == user_id)
+    received = select(
+        Message.sender_id.label("other_id"),
+        Message.timestamp,
+        case((Message.read.is_(False), 1), else_=0).label("unread"),
+    ).where(Message.recipient_id == user_id)
+    both = union_all(sent, received).subquery()
     conversations = (
         select(
-            other.label("other_id"),
-            func.max(Message.timestamp).label("latest"),
-            func.sum(unread).label("unread"),
+            both.c.other_id,
+            func.max(both.c.timestamp).label("latest"),
+            func.sum(both.c.unread).label("unread"),
         )
-        .where(or_(Message.sender_id == user_id, Message.recipient_id == user_id))
-        .group_by(other)
+        .group_by(both.c.other_id)
         .subquery()
     )
     statement = (
