@@ -43,8 +43,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     from .api import api
     from .auth import auth
     from .main import main
+    from .talk import talk
 
     app.register_blueprint(main)
+    app.register_blueprint(talk)
     app.register_blueprint(auth, url_prefix="/auth")
     app.register_blueprint(account, url_prefix="/account")
     app.register_blueprint(api, url_prefix="/api/v1")

@@ -20,6 +20,7 @@ from .db import get_session, write_transaction
 from .errors import error_response, wants_json
 from .i18n import gettext as _
 from .models import Permission, User, utcnow
+from .notifications import unread_count
 
 # `last_seen` is refreshed at most this often, so browsing does not write on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -31,6 +32,8 @@ class SessionUser(AuthUser):
     def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
         super().__init__(auth_id, action)
         self.user: User | None = None
+        # For the navbar badge; loaded with the user, in the same statement.
+        self.unread_notifications = 0
         self._loaded = auth_id is None
 
     @classmethod
@@ -44,7 +47,9 @@ class SessionUser(AuthUser):
     async def load(self) -> User | None:
         if not self._loaded:
             self._loaded = True
-            self.user = await load_user_for_session(self.auth_id)
+            loaded = await load_user_for_session(self.auth_id)
+            if loaded is not None:
+                self.user, self.unread_notifications = loaded
         return self.user
 
     @property
@@ -71,18 +76,25 @@ class SessionUser(AuthUser):
         return self.can(Permission.ADMIN)
 
 
-async def load_user_for_session(auth_id: str | None) -> User | None:
-    """The user an auth id names, if its session generation is still current."""
+async def load_user_for_session(auth_id: str | None) -> tuple[User, int] | None:
+    """The user an auth id names, if its session generation is still current.
+
+    With the number of their unread notifications, from the same statement.
+    """
     try:
         user_id, generation = (int(part) for part in (auth_id or "").split(":"))
     except ValueError:
         return None
-    user = await get_session().scalar(
-        select(User).options(joinedload(User.role)).where(User.id == user_id)
-    )
-    if user is None or user.session_generation != generation:
+    row = (
+        await get_session().execute(
+            select(User, unread_count(User.id))
+            .options(joinedload(User.role))
+            .where(User.id == user_id)
+        )
+    ).first()
+    if row is None or row[0].session_generation != generation:
         return None
-    return user
+    return row[0], row[1]
 
 
 def current_db_user() -> User | None:

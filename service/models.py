@@ -1,4 +1,5 @@
-"""The data model: Permission, Role, User, Follow, Post, Comment, and the security tables.
+"""The data model: Permission, Role, User, Follow, Post, Comment, the security tables,
+and what users say to each other: Message, Notification, Block.
 
 Relationships are `lazy="raise"`: async code cannot lazy-load, so every query
 says what it loads (`selectinload`, `joinedload`) and a forgotten load fails
@@ -34,9 +35,13 @@ from . import search_index
 __all__ = [
     "ApiToken",
     "Base",
+    "Block",
     "Comment",
     "Follow",
     "LoginFailure",
+    "Message",
+    "Notification",
+    "NotificationKind",
     "Permission",
     "Post",
     "Role",
@@ -329,3 +334,94 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Message(Base):
+    """A private message from `sender` to `recipient`; `read` once the recipient has seen it.
+
+    A conversation is the messages between two users in either direction; the
+    two (sender, recipient, timestamp) indexes serve it from both sides, the
+    inbox (grouped by the other person) and the unread marks. The
+    (sender, timestamp) index serves the per-minute sending limit.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(
+            "ix_messages_sender_id_recipient_id_timestamp", "sender_id", "recipient_id", "timestamp"
+        ),
+        Index(
+            "ix_messages_recipient_id_sender_id_timestamp", "recipient_id", "sender_id", "timestamp"
+        ),
+        Index("ix_messages_sender_id_timestamp", "sender_id", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    sender: Mapped[User] = relationship(foreign_keys=[sender_id], lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id}>"
+
+
+class NotificationKind(enum.StrEnum):
+    FOLLOW = "follow"
+    COMMENT = "comment"
+    MESSAGE = "message"
+
+
+class Notification(Base):
+    """Something that happened to `user`: `actor` followed them, commented or wrote to them.
+
+    Written in the transaction of the event itself. What it is about (the
+    comment and its post, the message) references the row with ON DELETE
+    CASCADE, so a notification goes when what it tells of goes.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_id_read_timestamp", "user_id", "read", "timestamp"),
+        Index("ix_notifications_user_id_timestamp_id", "user_id", "timestamp", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.kind}>"
+
+
+class Block(Base):
+    """`blocker` has blocked `blocked`: no follows, messages or comments from them."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ix_blocks_blocked_id_blocker_id", "blocked_id", "blocker_id"),)
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     UnaryExpression,
+    and_,
     delete,
     exists,
     false,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .blocks import not_blocked_by
 from .models import Base, Comment, Follow, Permission, Post, Role, User
 from .pagination import Pagination, paginate
 from .search import USERS_SHOWN, Query, posts_matching, users_matching
@@ -150,8 +152,12 @@ async def followed_posts(
     counted: Sequence[ColumnElement[bool]] = (),
     authors: bool = True,
 ) -> PostPage:
-    """The timeline of `user_id`: posts of the people they follow, and their own."""
-    return await _post_page(session, Post.in_timeline_of(user_id), page, per_page, counted, authors)
+    """The timeline of `user_id`: posts of the people they follow, and their own.
+
+    Without the posts of people `user_id` has blocked (`service.blocks`).
+    """
+    timeline = and_(Post.in_timeline_of(user_id), not_blocked_by(user_id))
+    return await _post_page(session, timeline, page, per_page, counted, authors)
 
 
 async def posts_by(

@@ -1,14 +1,21 @@
-"""Login throttling per account and client address, shared by every worker.
+"""Rate limits shared by every worker: logins per account and address, messages per sender.
 
 The state lives in the database (`LoginFailure` rows), not in process memory,
 so an attacker gains nothing by spreading guesses over several workers. The
 key is the pair (e-mail, address): a guesser is stopped on the account they
 target, while the owner, logging in from elsewhere, and other accounts are
 not locked out by someone else's guessing.
+
+Messages need no table of their own: the sent messages are the record, and
+the (sender, timestamp) index counts the last minute's. The count runs in the
+write transaction that would add the message, after the sender's row is
+locked (PostgreSQL; SQLite's write transactions run one at a time anyway), so
+parallel sends from one user, on any worker, each see the ones before them.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -16,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Config
 from .db import write_transaction
-from .models import LoginFailure, utcnow
+from .limits import MESSAGE_WINDOW, MESSAGES_PER_WINDOW
+from .models import LoginFailure, Message, User, utcnow
 
 # The columns' sizes; longer keys are cut, which only merges absurd inputs.
 _EMAIL_LENGTH = 254
@@ -83,3 +91,23 @@ async def clear_failures(session: AsyncSession, email: str, address: str | None)
         await session.execute(
             delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
         )
+
+
+async def message_retry_after(session: AsyncSession, sender_id: int) -> int | None:
+    """Seconds until `sender_id` may send again, or None if they may send now.
+
+    Call it inside the write transaction that then adds the message: it locks
+    the sender's row first, so one sender's parallel requests queue here.
+    """
+    await session.execute(select(User.id).where(User.id == sender_id).with_for_update())
+    window_start = utcnow() - timedelta(seconds=MESSAGE_WINDOW)
+    count, oldest = (
+        await session.execute(
+            select(func.count(Message.id), func.min(Message.timestamp)).where(
+                Message.sender_id == sender_id, Message.timestamp > window_start
+            )
+        )
+    ).one()
+    if count < MESSAGES_PER_WINDOW:
+        return None
+    return max(1, math.ceil((oldest - window_start).total_seconds()))

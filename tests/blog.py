@@ -1,4 +1,5 @@
-"""Rows for the blog tests: posts, comments, follows and roles, written straight to the database."""
+"""Rows for the blog tests: posts, comments, follows, roles, messages and blocks,
+written straight to the database."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.markdown import render_comment, render_post
-from service.models import Comment, Follow, Permission, Post, Role, User, utcnow
+from service.models import Block, Comment, Follow, Message, Permission, Post, Role, User, utcnow
 
 
 async def add_post(
@@ -82,3 +83,23 @@ async def add_role(db: AsyncSession, name: str, permissions: Permission | int = 
     db.add(role)
     await db.commit()
     return role
+
+
+async def add_message(
+    db: AsyncSession, sender: User, recipient: User, body: str = "A message", *, age: int = 0
+) -> Message:
+    message = Message(
+        sender_id=sender.id,
+        recipient_id=recipient.id,
+        body=body,
+        body_html=render_comment(body),
+        timestamp=utcnow() - timedelta(seconds=age),
+    )
+    db.add(message)
+    await db.commit()
+    return message
+
+
+async def add_block(db: AsyncSession, blocker: User, blocked: User) -> None:
+    db.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
+    await db.commit()

@@ -6,9 +6,20 @@ from quart import Quart, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import ApiToken, Comment, Follow, Post, User
+from service.models import (
+    ApiToken,
+    Base,
+    Block,
+    Comment,
+    Follow,
+    Message,
+    Notification,
+    NotificationKind,
+    Post,
+    User,
+)
 
-from .blog import add_comment, add_follow, add_post
+from .blog import add_block, add_comment, add_follow, add_message, add_post
 from .conftest import Mailbox
 from .fixtures import ApiAuth, Client, Login, MakeUser, SignedIn, Submit, read_html
 
@@ -27,7 +38,7 @@ async def user_exists(db: AsyncSession, username: str) -> bool:
     return found is not None
 
 
-async def rows(db: AsyncSession, model: type[Post] | type[Comment] | type[Follow]) -> int:
+async def rows(db: AsyncSession, model: type[Base]) -> int:
     count = await db.scalar(select(func.count()).select_from(model))
     await db.commit()
     return count or 0
@@ -144,6 +155,34 @@ async def test_deleting_takes_posts_comments_follows_and_tokens_along(
     assert await db.scalar(select(func.count()).select_from(ApiToken)) == 0
     response = await client.get("/api/v1/posts/", headers=api_auth(token))
     assert response.status_code == 401
+
+
+async def test_deleting_takes_messages_notifications_and_blocks_along(
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn, submit: Submit
+) -> None:
+    john, susan, david = [await make_user(name) for name in ("john", "susan", "david")]
+    await add_message(db, john, susan, "from john")
+    await add_message(db, susan, john, "to john")
+    kept = await add_message(db, susan, david, "between the others")
+    db.add_all(
+        [
+            Notification(user_id=john.id, actor_id=susan.id, kind=NotificationKind.FOLLOW),
+            Notification(user_id=susan.id, actor_id=john.id, kind=NotificationKind.FOLLOW),
+            Notification(user_id=david.id, actor_id=susan.id, kind=NotificationKind.FOLLOW),
+        ]
+    )
+    await db.commit()
+    await add_block(db, john, susan)
+    await add_block(db, david, john)
+    await add_block(db, susan, david)
+
+    async with signed_in(client, john):
+        assert (await delete_account(client, submit)).status_code == 302
+
+    assert (await db.scalars(select(Message.id))).all() == [kept.id]
+    assert (await db.scalars(select(Notification.user_id))).all() == [david.id]
+    assert (await db.scalars(select(Block.blocker_id))).all() == [susan.id]
+    assert await rows(db, Block) == 1
 
 
 async def test_other_users_pages_keep_working(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.account import export
 from service.models import Post, User, utcnow
 
-from .blog import add_comment, add_follow, add_post
+from .blog import add_comment, add_follow, add_message, add_post
 from .fixtures import Client, CountStatements, MakeUser, SignedIn, read_html
 
 
@@ -92,6 +92,23 @@ async def test_export_holds_the_profile_posts_comments_and_follows(
     assert [f["username"] for f in document["following"]] == ["susan"]
     assert [f["username"] for f in document["followers"]] == ["david"]
     assert document["followers"][0]["since"].endswith("Z")
+
+
+async def test_export_holds_the_messages_sent_and_received(
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    john, susan, david = [await make_user(name) for name in ("john", "susan", "david")]
+    received = await add_message(db, susan, john, "hello john", age=20)
+    sent = await add_message(db, john, susan, "hello *susan*", age=10)
+    await add_message(db, susan, david, "not john's")
+
+    document = await exported(client, john, signed_in)
+
+    assert [(m["id"], m["from"], m["to"], m["body"]) for m in document["messages"]] == [
+        (received.id, "susan", "john", "hello john"),
+        (sent.id, "john", "susan", "hello *susan*"),
+    ]
+    assert document["messages"][0]["timestamp"].endswith("Z")
 
 
 async def test_export_holds_no_secret_and_nothing_of_others(

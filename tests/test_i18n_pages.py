@@ -18,10 +18,10 @@ from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import Post, User
+from service.models import Notification, NotificationKind, Post, User
 from service.signed_links import RESET_PASSWORD, make_token
 
-from .blog import add_comment, add_follow, add_post
+from .blog import add_comment, add_follow, add_message, add_post
 from .fixtures import Client, Csrf, MakeUser, Reconfigure, SignedIn, Submit, read_html
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -97,6 +97,19 @@ async def blog(db: AsyncSession, make_user: MakeUser) -> dict[str, User]:
     await add_comment(db, post, moderator, "Rude words", disabled=True)
     await add_follow(db, admin, john)
     await add_follow(db, john, admin)
+    message = await add_message(db, john, admin, "Hello admin")
+    db.add_all(
+        [
+            Notification(user_id=admin.id, actor_id=john.id, kind=NotificationKind.FOLLOW),
+            Notification(
+                user_id=admin.id,
+                actor_id=john.id,
+                kind=NotificationKind.MESSAGE,
+                message_id=message.id,
+            ),
+        ]
+    )
+    await db.commit()
     return {"admin": admin, "mod": moderator, "john": john}
 
 
@@ -132,6 +145,9 @@ SIGNED_IN_PAGES = [
     "/auth/change-password",
     "/auth/change_email",
     "/account/delete",
+    "/messages",
+    "/messages/john",
+    "/notifications",
 ]
 
 

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import User
+from service.models import Notification, NotificationKind, User
 
-from .blog import add_comment, add_follow, add_post
+from .blog import add_comment, add_follow, add_message, add_post
 from .fixtures import Client, CountStatements, MakeUser, SignedIn
 
 AddItem = Callable[[User], Awaitable[None]]
@@ -88,6 +88,28 @@ async def _user_feed(db: AsyncSession, _viewer: User, owner: User) -> tuple[str,
     return f"/user/{owner.username}/feed.atom", add
 
 
+async def _inbox(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(sender: User) -> None:
+        await add_message(db, sender, viewer, f"from {sender.username}")
+
+    return "/messages", add
+
+
+async def _conversation(db: AsyncSession, viewer: User, owner: User) -> tuple[str, AddItem]:
+    async def add(_sender: User) -> None:
+        await add_message(db, owner, viewer)
+
+    return f"/messages/{owner.username}", add
+
+
+async def _notifications(db: AsyncSession, viewer: User, _owner: User) -> tuple[str, AddItem]:
+    async def add(actor: User) -> None:
+        db.add(Notification(user_id=viewer.id, actor_id=actor.id, kind=NotificationKind.FOLLOW))
+        await db.commit()
+
+    return "/notifications", add
+
+
 # Each page with its arrangement and the mark one listed item leaves in the HTML.
 PAGES: dict[str, tuple[Arrange, str]] = {
     "index": (_index, '<li class="post"'),
@@ -98,6 +120,9 @@ PAGES: dict[str, tuple[Arrange, str]] = {
     "search": (_search, '<li class="post"'),
     "feed": (_feed, "<entry>"),
     "user feed": (_user_feed, "<entry>"),
+    "inbox": (_inbox, '<tr class="conversation'),
+    "conversation": (_conversation, '<li class="message comment"'),
+    "notifications": (_notifications, '<li class="list-group-item notification'),
 }
 
 
@@ -137,3 +162,27 @@ async def test_statement_count_does_not_grow_with_items(
         twenty = await _measure(client, path, item_mark, 20, count_statements)
     print(f"{page}: {one} statements with 1 item, {twenty} with 20")
     assert one == twenty, f"{page}: {one} statements with 1 item, {twenty} with 20"
+
+
+async def test_the_unread_badge_costs_no_statement_of_its_own(
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    count_statements: CountStatements,
+) -> None:
+    """The count rides in the statement that loads the signed-in user: none is added."""
+    viewer, other = await make_user("viewer"), await make_user("other")
+    async with signed_in(client, viewer):
+        assert (await client.get("/")).status_code == 200
+        with count_statements() as without_unread:
+            assert 'id="unread-notifications"' not in await (await client.get("/")).get_data(
+                as_text=True
+            )
+        db.add(Notification(user_id=viewer.id, actor_id=other.id, kind=NotificationKind.FOLLOW))
+        await db.commit()
+        with count_statements() as with_unread:
+            html = await (await client.get("/")).get_data(as_text=True)
+    assert 'id="unread-notifications"' in html
+    assert len(with_unread) == len(without_unread)
+    assert sum("notifications" in statement for statement in with_unread) == 1

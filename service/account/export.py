@@ -3,7 +3,7 @@
 The document's format is versioned and described in docs/export-format.md;
 `FORMAT` and `VERSION` name it. A reader that meets a version it does not
 know should refuse it; a reader of version 1 ignores keys it does not know,
-so sections can be added (messages, notifications) without a new version.
+so sections can be added (as `messages` was) without a new version.
 
 Memory does not grow with the account: each list is read in pages of
 `PAGE_SIZE` rows, by keyset (rows after the last one sent, in the order of
@@ -27,9 +27,9 @@ from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, aliased
 
-from ..models import Comment, Follow, Post, User, utcnow
+from ..models import Comment, Follow, Message, Post, User, utcnow
 from ..templating import isoformat
 
 FORMAT = "flasky-export"
@@ -68,6 +68,23 @@ def _follows(name: str, listed: Any, anchor: Any) -> Section:
     )
 
 
+def _messages(user_id: int) -> AnySelect:
+    """Every message the user sent or received, with the two usernames."""
+    sender, recipient = aliased(User), aliased(User)
+    return (
+        select(
+            Message.timestamp,
+            Message.id,
+            Message.body,
+            sender.username.label("sender"),
+            recipient.username.label("recipient"),
+        )
+        .join(sender, sender.id == Message.sender_id)
+        .join(recipient, recipient.id == Message.recipient_id)
+        .where((Message.sender_id == user_id) | (Message.recipient_id == user_id))
+    )
+
+
 SECTIONS = (
     Section(
         "posts",
@@ -91,6 +108,18 @@ SECTIONS = (
     ),
     _follows("following", Follow.followed_id, Follow.follower_id),
     _follows("followers", Follow.follower_id, Follow.followed_id),
+    Section(
+        "messages",
+        _messages,
+        (Message.timestamp, Message.id),
+        lambda row: {
+            "id": row.id,
+            "timestamp": isoformat(row.timestamp),
+            "from": row.sender,
+            "to": row.recipient,
+            "body": row.body,
+        },
+    ),
 )
 
 

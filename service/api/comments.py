@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from quart import Response, abort, jsonify, url_for
 
-from .. import queries
+from .. import blocks, notifications, queries
 from ..config import current_config
 from ..db import get_session, write_transaction
 from ..limits import COMMENT_BODY_MAX
@@ -75,6 +75,9 @@ async def get_post_comments(id: int) -> JSON:
 @permission_required(Permission.COMMENT)
 async def new_post_comment(id: int) -> tuple[Response, int, dict[str, str]]:
     post = await get_or_404(Post, id)
+    session = get_session()
+    if await blocks.is_blocked(session, post.author_id, current_caller().user.id):
+        abort(403, str(blocks.BLOCKED))
     body = await body_field("comment", COMMENT_BODY_MAX)
     try:
         body_html = await comment_html(body)
@@ -86,8 +89,7 @@ async def new_post_comment(id: int) -> tuple[Response, int, dict[str, str]]:
         author_id=current_caller().user.id,
         post_id=post.id,
     )
-    session = get_session()
     async with write_transaction(session):
-        session.add(comment)
+        await notifications.add_comment(session, comment, post)
     location = url_for("api.get_comment", id=comment.id)
     return jsonify(comment_json(comment)), 201, {"Location": location}

@@ -16,7 +16,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from quart import Response, url_for
 
-from ..models import Comment, Post, User
+from ..models import Comment, Notification, NotificationKind, Post, User
 from ..pagination import Pagination
 from ..templating import isoformat
 
@@ -178,6 +178,41 @@ COMMENT: Shape[Comment] = Shape(
 )
 
 
+def _optional_path(description: str) -> JSON:
+    return {"type": ["string", "null"], "pattern": f"^{PREFIX}/", "description": description}
+
+
+NOTIFICATION: Shape[Notification] = Shape(
+    "Notification",
+    "The notification",
+    {
+        "kind": Field(
+            string(
+                "What happened: a new follower, a comment on a post, a message",
+                enum=[kind.value for kind in NotificationKind],
+            ),
+            lambda n: n.kind,
+        ),
+        "timestamp": Field(_timestamp("When it happened"), lambda n: isoformat(n.timestamp)),
+        "read": Field(
+            {"type": "boolean", "description": "Whether the notifications page has shown it"},
+            lambda n: n.read,
+        ),
+        "actor_url": Field(
+            _path("Path of the user who did it"), lambda n: url_for("api.get_user", id=n.actor_id)
+        ),
+        "post_url": Field(
+            _optional_path("Path of the post commented on, or null"),
+            lambda n: url_for("api.get_post", id=n.post_id) if n.post_id else None,
+        ),
+        "comment_url": Field(
+            _optional_path("Path of the comment, or null"),
+            lambda n: url_for("api.get_comment", id=n.comment_id) if n.comment_id else None,
+        ),
+    },
+)
+
+
 def post_json(post: Post, comment_count: int) -> JSON:
     return POST(CountedPost(post, comment_count))
 
@@ -188,6 +223,10 @@ def user_json(user: User, post_count: int) -> JSON:
 
 def comment_json(comment: Comment) -> JSON:
     return COMMENT(comment)
+
+
+def notification_json(notification: Notification) -> JSON:
+    return NOTIFICATION(notification)
 
 
 def _page_link(description: str) -> JSON:
@@ -236,6 +275,7 @@ class PageOf:
 
 POST_PAGE = PageOf("posts", POST)
 COMMENT_PAGE = PageOf("comments", COMMENT)
+NOTIFICATION_PAGE = PageOf("notifications", NOTIFICATION)
 
 
 def page_json(

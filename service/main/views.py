@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import Field
 
-from .. import queries
+from .. import blocks, notifications, queries
 from ..avatars import identicon_svg
 from ..config import current_config
 from ..db import get_session, write_transaction
@@ -23,7 +23,7 @@ from ..i18n import gettext as _
 from ..identity import current_db_user, signed_in_user
 from ..limits import POST_BODY_MAX
 from ..markdown import TooComplex
-from ..models import Comment, Follow, Permission, Post, User
+from ..models import Comment, Follow, NotificationKind, Permission, Post, User
 from ..pagination import page_arg
 from ..render_pool import post_html
 from . import main
@@ -106,12 +106,15 @@ async def user(username: str) -> str:
     profile = await queries.profile(session, username, _viewer_id())
     if profile is None:
         abort(404)
+    viewer = current_db_user()
+    blocked = viewer is not None and await blocks.is_blocked(session, viewer.id, profile.user.id)
     posts = await queries.posts_by(
         session, profile.user.id, page_arg(), current_config().posts_per_page
     )
     return await render_template(
         "main/user.html",
         profile=profile,
+        blocked_by_viewer=blocked,
         user=profile.user,
         posts=posts.pagination.items,
         comment_counts=posts.comment_counts,
@@ -178,6 +181,8 @@ async def post(id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not can(Permission.COMMENT):
             abort(403)
+        if await blocks.is_blocked(session, post.author_id, signed_in_user().id):
+            abort(403, str(blocks.BLOCKED))
         if await form.validate_async():
             body = form.body.data
             comment = Comment(
@@ -187,7 +192,7 @@ async def post(id: int) -> ResponseReturnValue:
                 author_id=signed_in_user().id,
             )
             async with write_transaction(session):
-                session.add(comment)
+                await notifications.add_comment(session, comment, post)
             await flash(_("Your comment has been published."))
             return redirect(url_for(".post", id=post.id, page=-1, _anchor="comments"))
     comments = await queries.comments_of(
@@ -268,12 +273,15 @@ async def follow(username: str) -> ResponseReturnValue:
     if user.id == viewer.id:
         await flash(_("You cannot follow yourself."))
         return back
+    if await blocks.is_blocked(session, user.id, viewer.id):
+        abort(403, str(blocks.BLOCKED))
     if await queries.is_following(session, viewer.id, user.id):
         await flash(_("You are already following this user."))
         return back
     try:
         async with write_transaction(session):
             session.add(Follow(follower_id=viewer.id, followed_id=user.id))
+            notifications.notify(session, user.id, viewer.id, NotificationKind.FOLLOW)
     except IntegrityError:
         # A second click raced the first one to the insert.
         await flash(_("You are already following this user."))
