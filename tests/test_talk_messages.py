@@ -87,13 +87,16 @@ async def test_a_message_to_yourself_is_refused(
 async def test_unconfirmed_users_cannot_send(
     client: Client, make_user: MakeUser, signed_in: SignedIn, csrf: Csrf, db: AsyncSession
 ) -> None:
-    # As on every page, an unconfirmed account is sent to confirm its address first.
+    # The page sends an unconfirmed account to confirm its address; sending is refused.
     await make_user("susan")
     async with signed_in(client, await make_user("john", confirmed=False)):
+        page = await client.get("/messages/susan")
         token = await csrf(client, "/auth/unconfirmed")
         response = await client.post("/messages/susan", form={"body": "Hi", "csrf_token": token})
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/auth/unconfirmed"
+    assert page.status_code == 302
+    assert page.headers["Location"] == "/auth/unconfirmed"
+    assert response.status_code == 403
+    assert "Please confirm your account first" in await response.get_data(as_text=True)
     assert await _messages(db) == 0
 
 

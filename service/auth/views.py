@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from quart import flash, redirect, render_template, request, session, url_for
+from quart import abort, flash, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required, login_user, logout_user
 from sqlalchemy import select
@@ -36,6 +36,7 @@ from .redirects import safe_next
 # Whether this browser's login was "remember me", so that re-issuing its cookie
 # after a password change keeps the lifetime the user chose.
 REMEMBER_KEY = "remember_me"
+CONFIRM_FIRST = _l("Please confirm your account first: follow the link in the email we sent you.")
 MAIL_FAILED = _l("The email could not be sent. Please try again in a few minutes.")
 
 # Where an unconfirmed user is not sent to /auth/unconfirmed: the account
@@ -77,6 +78,10 @@ async def _send_unconfirmed_users_to_confirm() -> ResponseReturnValue | None:
         and request.blueprint not in _OPEN_TO_UNCONFIRMED_BLUEPRINTS
         and request.endpoint not in _OPEN_TO_UNCONFIRMED_ENDPOINTS
     ):
+        # A page sends them to confirm; a change (a post, a follow, a message)
+        # is refused outright, as the redirect would drop what they sent.
+        if request.method not in ("GET", "HEAD"):
+            abort(403, str(CONFIRM_FIRST))
         return redirect(url_for("auth.unconfirmed"))
     return None
 
