@@ -9,6 +9,7 @@ not locked out by someone else's guessing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -83,3 +84,24 @@ async def clear_failures(session: AsyncSession, email: str, address: str | None)
         await session.execute(
             delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
         )
+
+
+async def guarded(
+    session: AsyncSession,
+    config: Config,
+    email: str,
+    address: str | None,
+    check: Callable[[], Awaitable[bool]],
+) -> bool | None:
+    """Run `check` (of a password, a code) as one counted attempt of this pair.
+
+    None while the pair is locked out (`check` does not run); else its result.
+    A failure stays counted, a success clears the pair's failures.
+    """
+    if await reserve_attempt(session, config, email, address) is None:
+        return None
+    if not await check():
+        await attempt_failed(session, config)
+        return False
+    await clear_failures(session, email, address)
+    return True
