@@ -139,10 +139,7 @@ async def claim_step(session: AsyncSession, user: User, step: int) -> bool:
             .values(two_factor_last_step=step)
             .execution_options(synchronize_session=False)
         )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    user.two_factor_last_step = step
-    return True
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _recovery_hash(code: str) -> str:
