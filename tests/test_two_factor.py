@@ -26,9 +26,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return freeze(monkeypatch)
 
 
-async def john_with_two_factor(
+@pytest.fixture
+async def enabled(
     app: Quart, make_user: MakeUser, signed_in: SignedIn, submit: Submit, clock: Clock
 ) -> Enabled:
+    """John, with two-factor turned on through the pages (in a browser of his own)."""
     john = await make_user("john")
     browser = app.test_client()
     async with signed_in(browser, john):
@@ -98,17 +100,14 @@ async def test_a_wrong_code_does_not_turn_it_on(
 
 
 async def test_turning_on_shows_ten_recovery_codes_once_and_stores_no_secret_in_clear(
-    app: Quart,
     client: Client,
     db: AsyncSession,
-    make_user: MakeUser,
     signed_in: SignedIn,
     submit: Submit,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    john = await make_user("john")
-    async with signed_in(client, john):
-        enabled = await enable(client, submit, clock)
+    async with signed_in(client, await stored(db)):
         html = await read_html(await client.get("/auth/two-factor"), status=200)
     assert len(set(enabled.recovery_codes)) == 10
     assert enabled.secret not in html
@@ -124,15 +123,10 @@ async def test_turning_on_shows_ten_recovery_codes_once_and_stores_no_secret_in_
 
 
 async def test_the_password_alone_signs_nobody_in(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
-    submit: Submit,
     login: Login,
-    clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    await john_with_two_factor(app, make_user, signed_in, submit, clock)
     response = await login(client, "john@flasky.dev")
     assert response.status_code == 302
     assert response.location == VERIFY
@@ -146,13 +140,12 @@ async def test_the_password_alone_signs_nobody_in(
 async def test_the_login_page_answers_the_same_with_two_factor_before_the_password(
     app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
+    make_user: MakeUser,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    await john_with_two_factor(app, make_user, signed_in, submit, clock)
     await make_user("susan")
     answers = []
     for email in ("john@flasky.dev", "susan@flasky.dev"):
@@ -167,17 +160,14 @@ async def test_the_login_page_answers_the_same_with_two_factor_before_the_passwo
     ("offset", "accepted"), [(-60, False), (-30, True), (0, True), (30, True), (60, False)]
 )
 async def test_codes_one_step_early_or_late_are_accepted_two_are_not(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
     offset: int,
     accepted: bool,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     clock.advance(600)
     await login(client, "john@flasky.dev")
     response = await verify(client, submit, code(enabled.secret, clock, offset))
@@ -191,13 +181,11 @@ async def test_codes_one_step_early_or_late_are_accepted_two_are_not(
 
 async def test_a_code_works_once(
     app: Quart,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     first, second = app.test_client(), app.test_client()
     await login(first, "john@flasky.dev")
     await login(second, "john@flasky.dev")
@@ -215,13 +203,10 @@ async def test_a_code_works_once(
 
 async def test_a_recovery_code_works_once(
     app: Quart,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
-    clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     recovery = enabled.recovery_codes[3]
     first, second = app.test_client(), app.test_client()
     await login(first, "john@flasky.dev")
@@ -235,13 +220,11 @@ async def test_a_recovery_code_works_once(
 async def test_wrong_codes_are_throttled_per_account_and_address(
     app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     await login(client, "john@flasky.dev")
     for _ in range(5):
         assert (await verify(client, submit, "000000")).status_code == 200
@@ -260,31 +243,25 @@ async def test_wrong_codes_are_throttled_per_account_and_address(
 
 @pytest.mark.parametrize("remember", [True, False])
 async def test_remember_me_carries_through_the_code(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
     remember: bool,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     await login(client, "john@flasky.dev", remember=remember)
     cookie = set_cookie(await verify(client, submit, code(enabled.secret, clock)), "flasky_auth")
     assert ("Max-Age=2592000" in cookie) is remember
 
 
 async def test_the_next_page_carries_through_the_code(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     csrf: Csrf,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     form = {
         "email": "john@flasky.dev",
         "password": "cat-password",
@@ -296,16 +273,13 @@ async def test_the_next_page_carries_through_the_code(
 
 
 async def test_the_pending_login_expires(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     await login(client, "john@flasky.dev")
     now = TimestampSigner.get_timestamp
     monkeypatch.setattr(
@@ -322,13 +296,11 @@ async def test_the_pending_token_is_good_for_nothing_else(
     app: Quart,
     client: Client,
     db: AsyncSession,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     await login(client, "john@flasky.dev")
     async with client.session_transaction() as browser_session:
         pending = browser_session[PENDING_KEY]
@@ -350,17 +322,14 @@ async def test_the_pending_token_is_good_for_nothing_else(
 
 
 async def test_turning_it_off_needs_the_password_and_a_code(
-    app: Quart,
     client: Client,
     db: AsyncSession,
-    make_user: MakeUser,
     signed_in: SignedIn,
     submit: Submit,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    john = await make_user("john")
-    async with signed_in(client, john):
-        enabled = await enable(client, submit, clock)
+    async with signed_in(client, await stored(db)):
         right = {"password": "cat-password", "code": code(enabled.secret, clock)}
         for wrong in ({**right, "password": "dog-password"}, {**right, "code": "123456"}):
             response = await submit(client, "/auth/two-factor/disable", wrong)
@@ -382,13 +351,11 @@ async def test_a_password_reset_leaves_two_factor_on(
     app: Quart,
     client: Client,
     db: AsyncSession,
-    make_user: MakeUser,
-    signed_in: SignedIn,
     submit: Submit,
     login: Login,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     async with app.app_context():
         token = make_token(RESET_PASSWORD, await stored(db))
     new = {"password": "new-password", "password2": "new-password"}
@@ -401,15 +368,11 @@ async def test_a_password_reset_leaves_two_factor_on(
 
 
 async def test_api_refuses_the_password_of_a_two_factor_account(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
-    submit: Submit,
     api_auth: ApiAuth,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     headers = api_auth("john@flasky.dev", "cat-password")
     refused = await client.get("/api/v1/posts/", headers=headers)
     assert refused.status_code == 401
@@ -421,15 +384,11 @@ async def test_api_refuses_the_password_of_a_two_factor_account(
 
 
 async def test_api_token_with_a_code(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
-    submit: Submit,
     api_auth: ApiAuth,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     headers = api_auth("john@flasky.dev", "cat-password")
     wrong = await client.post("/api/v1/tokens/", headers={**headers, "X-Flasky-OTP": "000000"})
     assert wrong.status_code == 401
@@ -443,15 +402,11 @@ async def test_api_token_with_a_code(
 
 
 async def test_wrong_api_codes_count_towards_the_throttle(
-    app: Quart,
     client: Client,
-    make_user: MakeUser,
-    signed_in: SignedIn,
-    submit: Submit,
     api_auth: ApiAuth,
     clock: Clock,
+    enabled: Enabled,
 ) -> None:
-    enabled = await john_with_two_factor(app, make_user, signed_in, submit, clock)
     headers = api_auth("john@flasky.dev", "cat-password")
     for _ in range(5):
         response = await client.post("/api/v1/tokens/", headers={**headers, "X-Flasky-OTP": "1"})
