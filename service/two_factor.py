@@ -117,7 +117,8 @@ def _normalize(code: str) -> str:
 def matching_step(secret: str, code: str) -> int | None:
     """The time step (within the skew) whose TOTP is `code`, or None."""
     code = _normalize(code)
-    if len(code) != DIGITS or not code.isdigit():
+    # isascii: str.isdigit also takes other scripts' digits, which compare_digest refuses.
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP)
     now = int(clock()) // STEP
