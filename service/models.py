@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     or_,
     select,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "NotificationKind",
     "Permission",
     "Post",
+    "RecoveryCode",
     "Role",
     "User",
 ]
@@ -193,6 +195,12 @@ class User(Base):
     # The interface and e-mail language the user chose (`en`, `zh-CN`); None
     # until they choose, and then the request decides (SPEC 8.1).
     locale: Mapped[str | None] = mapped_column(String(16))
+    # Two-factor sign-in (service/two_factor.py): the TOTP secret, encrypted
+    # with a key derived from SECRET_KEY, and the last time step a code was
+    # accepted for, so that no code works twice, whichever server checks it.
+    two_factor_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    two_factor_secret: Mapped[str | None] = mapped_column(String(256))
+    two_factor_last_step: Mapped[int | None] = mapped_column(Integer)
 
     role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
     posts: Mapped[list[Post]] = relationship(back_populates="author", lazy="raise")
@@ -315,6 +323,20 @@ def hash_token(token: str) -> str:
     checking one costs an indexed lookup rather than an Argon2 verification.
     """
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RecoveryCode(Base):
+    """An unused two-factor recovery code, kept only as its keyed hash (service/two_factor.py).
+
+    Using a code deletes its row: the delete that finds it is what makes it single-use.
+    """
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id_code_hash", "user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
 
 
 class LoginFailure(Base):

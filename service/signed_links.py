@@ -39,6 +39,13 @@ class Purpose:
 CONFIRM = Purpose("flasky-confirm", lambda user: user.email)
 RESET_PASSWORD = Purpose("flasky-reset-password", lambda user: user.password_hash or "")
 CHANGE_EMAIL = Purpose("flasky-change-email", lambda user: user.email)
+# Not a mailed link: the browser session's proof that this password was right,
+# until the two-factor code is too (service/auth/two_factor_views.py). It dies
+# with a new password, a new session generation or a change of secret.
+TWO_FACTOR_PENDING = Purpose(
+    "flasky-two-factor-pending",
+    lambda user: f"{user.password_hash}:{user.session_generation}:{user.two_factor_secret}",
+)
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:

@@ -16,6 +16,7 @@ parallel sends from one user, on any worker, each see the ones before them.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -111,3 +112,24 @@ async def message_retry_after(session: AsyncSession, sender_id: int) -> int | No
     if count < MESSAGES_PER_WINDOW:
         return None
     return max(1, math.ceil((oldest - window_start).total_seconds()))
+
+
+async def guarded(
+    session: AsyncSession,
+    config: Config,
+    email: str,
+    address: str | None,
+    check: Callable[[], Awaitable[bool]],
+) -> bool | None:
+    """Run `check` (of a password, a code) as one counted attempt of this pair.
+
+    None while the pair is locked out (`check` does not run); else its result.
+    A failure stays counted, a success clears the pair's failures.
+    """
+    if await reserve_attempt(session, config, email, address) is None:
+        return None
+    if not await check():
+        await attempt_failed(session, config)
+        return False
+    await clear_failures(session, email, address)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from quart import Quart, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from service.models import (
     User,
 )
 
+from . import two_factor
 from .blog import add_block, add_comment, add_follow, add_message, add_post
 from .conftest import Mailbox
 from .fixtures import ApiAuth, Client, Login, MakeUser, SignedIn, Submit, read_html
@@ -306,3 +308,26 @@ async def test_a_deleted_accounts_cookie_never_signs_in_the_next_newcomer(
         response = await copied.get("/")
     assert mallory_id != john.id
     assert "Hello, Stranger!" in await read_html(response, status=200)
+
+
+async def test_with_two_factor_on_deletion_needs_a_code(
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    submit: Submit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = two_factor.freeze(monkeypatch)
+    john = await make_user("john")
+    async with signed_in(client, john):
+        enabled = await two_factor.enable(client, submit, clock)
+        assert 'name="code"' in await read_html(await client.get("/account/delete"), status=200)
+        missing = await delete_account(client, submit)
+        assert missing.status_code == 200
+        wrong = await delete_account(client, submit, code="123456")
+        assert "Invalid password or code." in await read_html(wrong, status=200)
+        assert await user_exists(db, "john")
+        right = await delete_account(client, submit, code=two_factor.code(enabled.secret, clock))
+        assert right.status_code == 302
+    assert not await user_exists(db, "john")

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.account import export
 from service.models import Post, User, utcnow
 
+from . import two_factor
 from .blog import add_comment, add_follow, add_message, add_post
-from .fixtures import Client, CountStatements, MakeUser, SignedIn, read_html
+from .fixtures import Client, CountStatements, MakeUser, SignedIn, Submit, read_html
 
 
 async def download(client: Client, path: str = "/account/export") -> AsyncIterator[bytes]:
@@ -130,6 +131,23 @@ async def test_export_holds_no_secret_and_nothing_of_others(
         assert secret is not None and secret not in text
     assert "password" not in text
     assert "session_generation" not in text
+
+
+async def test_export_holds_no_two_factor_secret_or_recovery_code(
+    client: Client,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    submit: Submit,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    john = await make_user("john")
+    async with signed_in(client, john):
+        enabled = await two_factor.enable(client, submit, two_factor.freeze(monkeypatch))
+        text = await read_html(await client.get("/account/export"), status=200)
+    assert json.loads(text)["profile"]["username"] == "john"
+    for secret in (enabled.secret, *enabled.recovery_codes):
+        assert secret not in text
+    assert "two_factor" not in text
 
 
 async def test_export_pages_repeat_and_miss_nothing(

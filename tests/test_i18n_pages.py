@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.models import Notification, NotificationKind, Post, User
 from service.signed_links import RESET_PASSWORD, make_token
 
+from . import two_factor
 from .blog import add_comment, add_follow, add_message, add_post
-from .fixtures import Client, Csrf, MakeUser, Reconfigure, SignedIn, Submit, read_html
+from .fixtures import Client, Csrf, Login, MakeUser, Reconfigure, SignedIn, Submit, read_html
 
 ZH = {"Accept-Language": "zh-CN"}
 # The usernames and profile fields of the fixtures.
@@ -228,6 +229,32 @@ async def test_login_lockout_is_chinese(
     await submit(client, "/auth/login", form, headers=ZH)
     html = await read_html(await submit(client, "/auth/login", form, headers=ZH), status=429)
     assert "该账号登录失败次数过多" in html
+    assert not english_words(html)
+
+
+async def test_two_factor_pages_are_chinese(
+    app: Quart,
+    client: Client,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+    submit: Submit,
+    login: Login,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = two_factor.freeze(monkeypatch)
+    john = await make_user("john")
+    async with signed_in(client, john):
+        setup = await read_html(await client.get("/auth/two-factor", headers=ZH), status=200)
+        # The secret, in base32, is the one Latin text a reader should meet there.
+        assert not english_words(setup, await two_factor.read_secret(client))
+        await two_factor.enable(client, submit, clock)
+        await assert_chinese(client, "/auth/two-factor")
+    browser = app.test_client()
+    await login(browser, "john@flasky.dev")
+    await assert_chinese(browser, "/auth/two-factor/verify")
+    wrong = await submit(browser, "/auth/two-factor/verify", {"code": "000000"}, headers=ZH)
+    html = await read_html(wrong, status=200)
+    assert "验证码无效。" in html
     assert not english_words(html)
 
 

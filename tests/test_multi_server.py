@@ -25,11 +25,13 @@ import asyncio
 import contextlib
 import re
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
+import pyotp
 import pytest
 
 from .conftest import Mailbox, free_port
@@ -54,6 +56,7 @@ from .server import (
     nginx_binary,
     run_sync,
 )
+from .two_factor import SECRET_RE
 
 pytestmark = pytest.mark.server
 
@@ -237,6 +240,35 @@ async def test_forged_forwarded_for_does_not_escape_the_throttle(cluster: Cluste
         )
 
     assert forged.status_code == 429
+
+
+async def test_two_factor_verification_started_on_one_instance_completes_on_the_other(
+    cluster: Cluster,
+) -> None:
+    account = await new_account(cluster)
+    async with cluster.client() as browser:
+        token = await log_in(browser, account)
+        setup = await browser.get("/auth/two-factor")
+        match = SECRET_RE.search(setup.text)
+        assert match is not None, "no secret on the setup page"
+        totp = pyotp.TOTP(match.group(1))
+        enabled = await browser.post(
+            "/auth/two-factor", data={"code": totp.now(), "csrf_token": token}
+        )
+        assert enabled.status_code == 200 and "recovery codes" in enabled.text
+    first, second = cluster.servers
+    credentials = {"email": account.email, "password": account.password}
+    async with cluster.client() as browser:
+        password = await form_to(cluster, browser, "/auth/login", credentials, first)
+        assert password.status_code == 302
+        assert password.headers["Location"] == "/auth/two-factor/verify"
+        # The next step's code: the one used to turn two-factor on is spent.
+        code = {"code": totp.at(time.time() + 30)}
+        verified = await form_to(cluster, browser, "/auth/two-factor/verify", code, second)
+        assert verified.status_code == 302, verified.text
+        home = await get_from(browser, "/", first)
+
+    assert f"Hello, {account.username}!" in home.text
 
 
 @dataclass(frozen=True)

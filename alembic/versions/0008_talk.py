@@ -9,7 +9,7 @@ inbox, marking read) and by sender and time (the sending limit); blocks both
 ways round.
 
 Revision ID: 0008_talk
-Revises: 0006
+Revises: 0007_two_factor
 Create Date: 2026-12-02 06:47:43
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_talk"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007_two_factor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from wtforms import PasswordField
-from wtforms.validators import DataRequired, Length
-
+from ..auth.forms import code_field, current_password_field
 from ..forms import Form
-from ..i18n import lazy_gettext
-from ..passwords import MAX_LENGTH
 
 
 class DeleteAccountForm(Form):
-    """Confirms the deletion with what proves the account holder: today the password.
+    """Confirms the deletion with what proves the account holder: the password."""
 
-    When two-factor sign-in exists, its `code` field joins this form and its
-    check joins `views._holder_confirmed`, the one place deletion checks who asks.
-    """
+    password = current_password_field()
 
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
-    )
+
+class DeleteAccountWithCodeForm(DeleteAccountForm):
+    """With two-factor on, a code from the app (or a recovery code) as well."""
+
+    code = code_field()

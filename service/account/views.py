@@ -8,7 +8,8 @@ from quart import Response, current_app, flash, redirect, render_template, reque
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required, logout_user
 
-from .. import queries, throttle
+from .. import queries
+from ..auth.accounts import holder_confirmed
 from ..config import current_config
 from ..db import get_session
 from ..email import absolute_url, send_email
@@ -16,11 +17,10 @@ from ..i18n import gettext as _
 from ..i18n import lazy_gettext as _l
 from ..identity import signed_in_user
 from ..models import User
-from ..passwords import verify_password
 from . import account
 from .deletion import LastAdministrator, delete_account, is_last_administrator
 from .export import export_document, profile_of
-from .forms import DeleteAccountForm
+from .forms import DeleteAccountForm, DeleteAccountWithCodeForm
 
 # How long one download of the export may take before the server ends it;
 # Quart's default (60 s) would cut a large export off on a slow line.
@@ -43,24 +43,6 @@ async def export() -> ResponseReturnValue:
     return response
 
 
-async def _holder_confirmed(user: User, form: DeleteAccountForm) -> bool | None:
-    """Whether the form proves that the account holder asks; None while logins are throttled.
-
-    A wrong password counts towards the login throttle of this account and
-    address (`service.throttle`), so this form is no way around it; a right one
-    clears the pair's failures, as a login does.
-    """
-    config, db, address = current_config(), get_session(), request.remote_addr
-    attempt = await throttle.reserve_attempt(db, config, user.email, address)
-    if attempt is None:
-        return None
-    if not await verify_password(user.password_hash, form.password.data):
-        await throttle.attempt_failed(db, config)
-        return False
-    await throttle.clear_failures(db, user.email, address)
-    return True
-
-
 async def _delete_page(
     user: User, form: DeleteAccountForm, *, last_administrator: bool = False, **context: str
 ) -> str:
@@ -80,13 +62,15 @@ async def delete() -> ResponseReturnValue:
     """What deleting the account takes with it, and the form that does it."""
     user = signed_in_user()
     db = get_session()
-    form = await DeleteAccountForm.from_request()
+    form_class = DeleteAccountWithCodeForm if user.two_factor_enabled else DeleteAccountForm
+    form = await form_class.from_request()
     refused = 400 if request.method == "POST" else 200
     if await is_last_administrator(db, user):
         return await _delete_page(user, form, last_administrator=True), refused
     if not await form.validate_on_submit():
         return await _delete_page(user, form)
-    confirmed = await _holder_confirmed(user, form)
+    code = form.code.data if isinstance(form, DeleteAccountWithCodeForm) else ""
+    confirmed = await holder_confirmed(db, user, form.password.data, code, request.remote_addr)
     if confirmed is None:
         window = current_config().login_window
         lockout = _(
@@ -96,7 +80,10 @@ async def delete() -> ResponseReturnValue:
         page = await _delete_page(user, form, lockout=lockout)
         return page, 429, {"Retry-After": str(window)}
     if not confirmed:
-        form.password.errors = [_("Invalid password.")]
+        if user.two_factor_enabled:
+            form.password.errors = [_("Invalid password or code.")]
+        else:
+            form.password.errors = [_("Invalid password.")]
         return await _delete_page(user, form)
     try:
         await delete_account(db, user)

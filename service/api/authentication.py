@@ -10,6 +10,11 @@ one indexed SELECT, which is why clients should trade their password for a
 token once (`POST /api/v1/tokens/`) and use that. Passwords are checked as
 the login form checks them, and failures count towards the same per-account
 and per-address lockout, so the API is no way around it.
+
+An account with two-factor sign-in on cannot use its password on the API,
+except to get a token: `POST /api/v1/tokens/` with a current code in the
+`X-Flasky-OTP` header (a wrong code counts as a failed attempt). The token
+then works as any other.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
-from .. import throttle
+from .. import throttle, two_factor
 from ..auth.accounts import authenticate
 from ..config import current_config
 from ..db import get_session
@@ -34,6 +39,13 @@ from . import api
 
 # The only endpoint anyone may read: clients need it before they have credentials.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+# The one endpoint a two-factor account may call with its password, and the header of its code.
+TOKEN_ENDPOINT = "api.get_token"  # noqa: S105 (an endpoint name)
+OTP_HEADER = "X-Flasky-OTP"
+TWO_FACTOR_REFUSAL = (
+    f"This account uses two-factor sign-in: get a token with POST /api/v1/tokens/ "
+    f"and a current code in the {OTP_HEADER} header"
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,11 +64,9 @@ def current_caller() -> Caller:
     return caller
 
 
-def invalid_credentials() -> NoReturn:
+def invalid_credentials(message: str = "Invalid credentials") -> NoReturn:
     """401, with the challenge that tells HTTP clients to retry with Basic auth."""
-    raise Unauthorized(
-        "Invalid credentials", www_authenticate=WWWAuthenticate("basic", {"realm": "Flasky API"})
-    )
+    raise Unauthorized(message, www_authenticate=WWWAuthenticate("basic", {"realm": "Flasky API"}))
 
 
 async def _by_password(email: str, password: str) -> Caller | None:
@@ -71,6 +81,15 @@ async def _by_password(email: str, password: str) -> Caller | None:
     if user is None:
         await throttle.attempt_failed(session, config)
         return None
+    if user.two_factor_enabled:
+        code = request.headers.get(OTP_HEADER)
+        if request.endpoint != TOKEN_ENDPOINT or not code:
+            # The password was right: not a failure, but no way in either.
+            await throttle.forget_attempt(session, attempt)
+            invalid_credentials(TWO_FACTOR_REFUSAL)
+        if not await two_factor.check_code(session, user, code):
+            await throttle.attempt_failed(session, config)
+            return None
     await throttle.forget_attempt(session, attempt)
     return Caller(user, None)
 

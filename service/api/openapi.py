@@ -21,7 +21,7 @@ from quart import Quart, current_app
 from ..request_checks import MAX_ID
 from ..search import MAX_LENGTH, MAX_WORDS
 from . import api
-from .authentication import PUBLIC_ENDPOINTS
+from .authentication import OTP_HEADER, PUBLIC_ENDPOINTS
 from .operations import Operation, operation, operation_of, undeclared_views
 from .representations import JSON, Documented, PageOf, Schema, string
 
@@ -82,6 +82,22 @@ QUERY_PARAMETERS: dict[str, JSON] = {
 }
 
 
+# The request headers an `@operation(headers=...)` may name.
+HEADER_PARAMETERS: dict[str, JSON] = {
+    OTP_HEADER: {
+        "name": OTP_HEADER,
+        "in": "header",
+        "required": False,
+        "description": (
+            "A current code of the account's authenticator app, or an unused recovery code: "
+            "needed, with the password, when the account has two-factor sign-in on. "
+            "Each code works once; a wrong one counts as a failed password attempt"
+        ),
+        "schema": {"type": "string", "maxLength": 64},
+    },
+}
+
+
 def _ref(kind: str, name: str) -> JSON:
     return {"$ref": f"#/components/{kind}/{name}"}
 
@@ -106,7 +122,10 @@ RESPONSES: dict[str, JSON] = {
         "or a text too complex to render"
     ),
     "401": _error(
-        "Missing or invalid credentials", "WWW-Authenticate", '`Basic realm="Flasky API"`'
+        "Missing or invalid credentials (a password of an account with two-factor sign-in "
+        f"on is refused, except by `POST /api/v1/tokens/` with {OTP_HEADER})",
+        "WWW-Authenticate",
+        '`Basic realm="Flasky API"`',
     ),
     "403": _error("Unconfirmed account, or insufficient permissions"),
     "404": _error("No such resource"),
@@ -125,7 +144,9 @@ INFO: JSON = {
         "The REST API of Flasky, compatible with the original's. Authenticate with "
         "HTTP Basic: e-mail and password, or a token from `POST /api/v1/tokens/` as "
         "the user name and an empty password. Tokens are cheap to check; passwords "
-        "are not. Comments disabled by a moderator are visible only to moderators."
+        "are not. An account with two-factor sign-in on uses its password only to get "
+        f"a token, with a current code in the `{OTP_HEADER}` header. Comments disabled "
+        "by a moderator are visible only to moderators."
     ),
 }
 
@@ -156,7 +177,8 @@ def _operation(endpoint: str, arguments: list[str], declared: Operation) -> JSON
     result: JSON = {"operationId": endpoint, "summary": declared.summary}
     if public:
         result["security"] = []
-    parameters = [_ref("parameters", name) for name in (*arguments, *declared.query)]
+    named = (*arguments, *declared.query, *declared.headers)
+    parameters = [_ref("parameters", name) for name in named]
     if isinstance(declared.returns, PageOf):
         parameters.append(_ref("parameters", "page"))
     if parameters:
@@ -202,6 +224,8 @@ def build_document(app: Quart) -> JSON:
             parameters["page"] = PAGE_PARAMETER
         for name in declared.query:
             parameters[name] = QUERY_PARAMETERS[name]
+        for name in declared.headers:
+            parameters[name] = HEADER_PARAMETERS[name]
         for component in (declared.returns, declared.body):
             _add_components(schemas, component)
         endpoint = rule.endpoint.removeprefix("api.")

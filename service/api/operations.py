@@ -39,6 +39,8 @@ class Operation:
     errors: tuple[int, ...]
     # Query parameters beyond `page`, by name (`openapi.QUERY_PARAMETERS` describes each).
     query: tuple[str, ...] = ()
+    # Request headers it reads, by name (`openapi.HEADER_PARAMETERS` describes each).
+    headers: tuple[str, ...] = ()
 
 
 def operation(
@@ -49,6 +51,7 @@ def operation(
     body: Documented | None = None,
     errors: tuple[int, ...] = (),
     query: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
 ) -> Callable[[V], V]:
     """Declare a view's operation; put it right under `@api.route`.
 
@@ -57,7 +60,7 @@ def operation(
     """
     if (status == 204) != (returns is None):
         raise ValueError("a 204 has no body, and every other success names its shape")
-    declared = Operation(summary, status, returns, body, errors, query)
+    declared = Operation(summary, status, returns, body, errors, query, headers)
 
     def declare(view: V) -> V:
         setattr(view, _ATTRIBUTE, declared)

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from ..db import get_session, write_transaction
 from ..models import ApiToken, hash_token, utcnow
 from . import api
-from .authentication import current_caller, invalid_credentials
+from .authentication import OTP_HEADER, current_caller, invalid_credentials
 from .operations import operation
 from .representations import JSON, Schema, no_content, string
 
@@ -26,7 +26,9 @@ TOKEN_LIFETIME = 3600  # seconds
 
 @api.route("/tokens/", methods=["POST"])
 @operation(
-    "Trade e-mail and password for a token (a token cannot mint one)",
+    "Trade e-mail and password (and, with two-factor on, a code) for a token "
+    "(a token cannot mint one)",
+    headers=(OTP_HEADER,),
     returns=Schema(
         "Token",
         "A new token",

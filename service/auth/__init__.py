@@ -20,4 +20,4 @@ def _warn_without_base_url(state: BlueprintSetupState) -> None:
         )
 
 
-from . import views  # noqa: E402, F401  (registers the routes)
+from . import two_factor_views, views  # noqa: E402, F401  (registers the routes)

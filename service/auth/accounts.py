@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from .. import throttle, two_factor
 from ..config import current_config
 from ..db import write_transaction
 from ..models import ApiToken, Role, User
@@ -87,3 +88,21 @@ async def set_password(session: AsyncSession, user: User, password: str) -> None
         user.password_hash = password_hash
         user.end_all_sessions()
         await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+async def holder_confirmed(
+    session: AsyncSession, user: User, password: str, code: str, address: str | None
+) -> bool | None:
+    """Whether the password, and with two-factor on the code too, prove the account holder.
+
+    None while logins to the account from `address` are throttled: a wrong
+    answer counts towards the same lockout as a failed login, so no form that
+    asks for them is a way around it; a right one clears the pair's failures.
+    """
+
+    async def check() -> bool:
+        if not await verify_password(user.password_hash, password):
+            return False
+        return not user.two_factor_enabled or await two_factor.check_code(session, user, code)
+
+    return await throttle.guarded(session, current_config(), user.email, address, check)

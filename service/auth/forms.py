@@ -18,6 +18,9 @@ from ..models import User
 from ..passwords import MAX_LENGTH, MIN_LENGTH
 from .accounts import email_taken
 
+# A TOTP code is 6 digits and a recovery code 11 characters; the bound leaves
+# room for spaces a person types, and no more.
+CODE_MAX_LENGTH = 64
 USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*$"
 USERNAME_MESSAGE = _l("Usernames must have only letters, numbers, dots or underscores")
 
@@ -56,9 +59,22 @@ def _new_password_fields(
     )
 
 
+def code_field(label: LazyProxy | None = None) -> StringField:
+    """A two-factor code: the 6 digits of an authenticator app (or a recovery code)."""
+    return StringField(
+        _l("Code") if label is None else label,
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+def current_password_field() -> PasswordField:
+    return PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+
+
 class LoginForm(Form):
     email = _email_field()
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    password = current_password_field()
     remember_me = BooleanField(_l("Keep me logged in"))
 
 
@@ -108,8 +124,21 @@ class PasswordResetForm(Form):
 
 class ChangeEmailForm(Form):
     email = _email_field(_l("New Email"))
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    password = current_password_field()
 
     async def check_email(self, field: EmailField) -> None:
         if await email_taken(get_session(), field.data):
             raise ValidationError(_("Email already registered."))
+
+
+class TwoFactorSetupForm(Form):
+    code = code_field(_l("Code from your authenticator app"))
+
+
+class TwoFactorVerifyForm(Form):
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))
+
+
+class TwoFactorDisableForm(Form):
+    password = current_password_field()
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from quart import abort, flash, redirect, render_template, request, session, url_for
 from quart.typing import ResponseReturnValue
@@ -20,7 +21,14 @@ from ..i18n import lazy_gettext as _l
 from ..identity import SessionUser, current_db_user, signed_in_user
 from ..models import User
 from ..passwords import verify_password
-from ..signed_links import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
+from ..signed_links import (
+    CHANGE_EMAIL,
+    CONFIRM,
+    RESET_PASSWORD,
+    TWO_FACTOR_PENDING,
+    make_token,
+    use_token,
+)
 from . import auth
 from .accounts import authenticate, create_account, email_taken, set_password
 from .forms import (
@@ -37,6 +45,8 @@ from .redirects import safe_next
 # after a password change keeps the lifetime the user chose.
 REMEMBER_KEY = "remember_me"
 CONFIRM_FIRST = _l("Please confirm your account first: follow the link in the email we sent you.")
+# The signed proof, between the password and the two-factor code, that the password was right.
+PENDING_KEY = "two_factor_pending"
 MAIL_FAILED = _l("The email could not be sent. Please try again in a few minutes.")
 
 # Where an unconfirmed user is not sent to /auth/unconfirmed: the account
@@ -52,11 +62,26 @@ def _home() -> ResponseReturnValue:
     return redirect(url_for("main.index"))
 
 
-def _start_session(user: User, remember: bool) -> None:
+def start_session(user: User, remember: bool) -> None:
     """Log `user` in on a fresh session: nothing from before the login is kept (no fixation)."""
     session.clear()
     session[REMEMBER_KEY] = remember
     login_user(SessionUser.of(user), remember=remember)
+
+
+async def lockout_page(template: str, **context: Any) -> ResponseReturnValue:
+    """429: too many failed attempts for this account from this address (`service.throttle`)."""
+    window = current_config().login_window
+    minutes = math.ceil(window / 60)
+    lockout = ngettext(
+        "Too many failed login attempts for this account. "
+        "Please wait %(num)d minute and try again.",
+        "Too many failed login attempts for this account. "
+        "Please wait %(num)d minutes and try again.",
+        minutes,
+    )
+    page = await render_template(template, lockout=lockout, **context)
+    return page, 429, {"Retry-After": str(window)}
 
 
 def _end_session() -> None:
@@ -91,25 +116,27 @@ async def login() -> ResponseReturnValue:
     form = await LoginForm.from_request()
     if await form.validate_on_submit():
         config, db, address = current_config(), get_session(), request.remote_addr
-        if await throttle.reserve_attempt(db, config, form.email.data, address) is None:
+        attempt = await throttle.reserve_attempt(db, config, form.email.data, address)
+        if attempt is None:
             # Refused without looking at the password: guessing on has no use.
-            minutes = math.ceil(config.login_window / 60)
-            lockout = ngettext(
-                "Too many failed login attempts for this account. "
-                "Please wait %(num)d minute and try again.",
-                "Too many failed login attempts for this account. "
-                "Please wait %(num)d minutes and try again.",
-                minutes,
-            )
-            page = await render_template("auth/login.html", form=form, lockout=lockout)
-            return page, 429, {"Retry-After": str(config.login_window)}
+            return await lockout_page("auth/login.html", form=form)
         user = await authenticate(db, form.email.data, form.password.data)
         if user is None:
             await throttle.attempt_failed(db, config)
             await flash(_("Invalid email or password."), "danger")
+        elif user.two_factor_enabled:
+            # Not a failure, but the pair's failures stay until the code is right too.
+            await throttle.forget_attempt(db, attempt)
+            session[PENDING_KEY] = make_token(
+                TWO_FACTOR_PENDING,
+                user,
+                remember="1" if form.remember_me.data else "",
+                next=request.args.get("next") or "",
+            )
+            return redirect(url_for("auth.two_factor_verify"))
         else:
             await throttle.clear_failures(db, form.email.data, address)
-            _start_session(user, remember=form.remember_me.data)
+            start_session(user, remember=form.remember_me.data)
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return await render_template("auth/login.html", form=form)
 

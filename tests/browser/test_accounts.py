@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -68,3 +70,28 @@ def test_pages_run_without_script_errors(
         page.goto(path)
         page.wait_for_load_state("networkidle")
     assert page_errors == []
+
+
+def test_turn_on_two_factor_and_log_in_with_a_code(
+    page: Page, live_data: LiveData, log_in: Callable[[Page, Account], None]
+) -> None:
+    account = live_data.user("careful")
+    log_in(page, account)
+    page.locator("#account-menu").click()
+    page.get_by_role("link", name="Two-Factor Sign-In").click()
+    expect(page.locator(".two-factor-qr svg")).to_be_visible()
+    totp = pyotp.TOTP(page.locator("#two-factor-secret").inner_text())
+    page.fill("input[name=code]", totp.now())
+    page.get_by_role("button", name="Turn On").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+
+    page.get_by_role("button", name="Log Out", exact=True).click()
+    page.goto("/auth/login")
+    page.fill("input[name=email]", account.email)
+    page.fill("input[name=password]", account.password)
+    page.locator("form:has(input[name=password]) [type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/auth/two-factor/verify"))
+    # The next step's code: the one that turned two-factor on is spent.
+    page.fill("input[name=code]", totp.at(time.time() + 30))
+    page.locator("form:has(input[name=code]) [type=submit]").click()
+    expect(page.get_by_role("heading", name=f"Hello, {account.username}!")).to_be_visible()
