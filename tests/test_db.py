@@ -266,4 +266,4 @@ async def test_pool_size_settings_size_the_postgresql_pool(monkeypatch: pytest.M
     pool = app.extensions["db_engine"].pool
     await app.extensions["db_engine"].dispose()
     assert pool.size() == 3
-    assert pool._max_overflow == 0  # noqa: SLF001 (the pool exposes no reader for it)
+    assert pool._max_overflow == 0  # the pool exposes no reader for it
