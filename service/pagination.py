@@ -92,15 +92,28 @@ def page_arg(name: str = "page") -> int:
 
 
 async def paginate(
-    session: AsyncSession, statement: AnySelect, page: int, per_page: int, *, scalars: bool = True
+    session: AsyncSession,
+    statement: AnySelect,
+    page: int,
+    per_page: int,
+    *,
+    scalars: bool = True,
+    count_of: AnySelect | None = None,
+    exact: bool = False,
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
     `page=-1` gives the last page; a page past the end is empty, not an error.
-    The count is bounded (see the module's docstring).
+    The count is bounded (see the module's docstring) unless `exact`. The
+    rows of `count_of`, when given, are counted instead of those of
+    `statement`: a cheaper statement with as many rows.
     """
-    bound = None if page == -1 else min(max(EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
-    total = await count(session, statement, bound)
+    bound = (
+        None
+        if exact or page == -1
+        else min(max(EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
+    )
+    total = await count(session, statement if count_of is None else count_of, bound)
     exact = bound is None or total < bound
     pages = max(1, -(-total // per_page))
     if page == -1:
@@ -142,7 +155,7 @@ def _page_of(statement: AnySelect, limit: int, offset: int) -> AnySelect:
 def _key_of(statement: AnySelect) -> Any:
     """The primary key column when `statement` selects one mapped entity with one; else None."""
     selected = statement.column_descriptions
-    if len(selected) == 1 and selected[0]["expr"] is selected[0]["entity"]:
+    if len(selected) == 1 and selected[0]["expr"] is selected[0].get("entity"):
         mapper = inspect(selected[0]["entity"], raiseerr=False)
         if isinstance(mapper, Mapper) and len(mapper.primary_key) == 1:
             return mapper.primary_key[0]

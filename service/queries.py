@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from .models import Base, Comment, Follow, Permission, Post, Role, User
 from .pagination import Pagination, paginate
-from .search import USERS_SHOWN, Query, posts_matching, users_matching
+from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
 M = TypeVar("M", bound=Base)
 
@@ -114,6 +114,7 @@ async def _post_page(
     per_page: int,
     counted: Sequence[ColumnElement[bool]],
     authors: bool,
+    **counting: Any,
 ) -> PostPage:
     statement = select(Post)
     if authors:
@@ -121,7 +122,7 @@ async def _post_page(
     if condition is not None:
         statement = statement.where(condition)
     statement = statement.order_by(*newest_first(Post))
-    pagination: Pagination[Post] = await paginate(session, statement, page, per_page)
+    pagination: Pagination[Post] = await paginate(session, statement, page, per_page, **counting)
     counts = await comment_counts(session, (post.id for post in pagination.items), *counted)
     return PostPage(pagination, counts)
 
@@ -178,9 +179,23 @@ async def search_posts(
     counted: Sequence[ColumnElement[bool]] = (),
     authors: bool = True,
 ) -> PostPage:
-    """The posts containing every word of `query`, newest first (see `service.search`)."""
-    condition = posts_matching(query, _dialect(session))
-    return await _post_page(session, condition, page, per_page, counted, authors)
+    """The posts containing every word of `query`, newest first (see `service.search`).
+
+    The page says how many posts were found, so they are counted in full;
+    on SQLite in the search index alone when it can answer (`matches_counted`).
+    """
+    dialect = _dialect(session)
+    condition = posts_matching(query, dialect)
+    return await _post_page(
+        session,
+        condition,
+        page,
+        per_page,
+        counted,
+        authors,
+        count_of=matches_counted(query, dialect),
+        exact=True,
+    )
 
 
 async def search_users(session: AsyncSession, query: Query) -> list[User]:
