@@ -238,7 +238,7 @@ class Post(Base):
     # Lists sort by (timestamp, id): with the id in the index, PostgreSQL can
     # find a deep page's ids by an index-only scan instead of a sort.
     __table_args__ = (
-        Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),
+        Index("ix_posts_author_id_timestamp_id", "author_id", "timestamp", "id"),
         Index("ix_posts_timestamp_id", "timestamp", "id"),
     )
 
@@ -261,7 +261,7 @@ class Post(Base):
         OR author_id = :me`: the OR hid the author index from PostgreSQL's
         planner, which then walked every post in time order and filtered
         it (a million rows for a user who follows nobody). So each author's
-        posts come from `ix_posts_author_id_timestamp`.
+        posts come from `ix_posts_author_id_timestamp_id`.
         """
         followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
         return Post.author_id.in_(followed.union_all(select(literal(user_id))))
