@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 T = TypeVar("T")
-# Lists up to this many rows are counted exactly, whatever the page.
-EXACT_COUNT = 10_000
+# Lists up to this many rows are counted exactly, whatever the page. Counting
+# 10,000 index entries took 4-20 ms on PostgreSQL (1,266 buffers); 1,000, a tenth.
+EXACT_COUNT = 1_000
 # Beyond that, how many pages after the current one the count looks ahead.
 AHEAD = 3
 # The largest count asked of the database: beyond it a page number is absurd.

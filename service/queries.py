@@ -324,7 +324,10 @@ async def follow_list(
         .where(anchor == user_id)
         .order_by(Follow.timestamp.desc(), User.id)
     )
-    return await paginate(session, statement, page, per_page, scalars=False)
+    # Counted without the join to `users`: one row per follow either way, and
+    # PostgreSQL hashed all 100,000 users to count 8,073 followers (195 ms).
+    follows = select(listed).where(anchor == user_id)
+    return await paginate(session, statement, page, per_page, scalars=False, count_of=follows)
 
 
 async def is_following(session: AsyncSession, follower_id: int, followed_id: int) -> bool:
