@@ -187,7 +187,7 @@ async def find_sample(database_url: str) -> Sample:
     return Sample(prolific, commented, followed, follower, loner)
 
 
-def targets(sample: Sample, only: str) -> list[Target]:
+def targets(sample: Sample, only: str, skip: str = "") -> list[Target]:
     prolific_id, prolific, _ = sample.prolific
     post_id = sample.commented[0]
     follower_id = sample.follower[0]
@@ -224,7 +224,13 @@ def targets(sample: Sample, only: str) -> list[Target]:
         Target("API `/api/v1/posts/<id>/comments/`", f"/api/v1/posts/{post_id}/comments/", "api"),
         Target("API `/api/v1/comments/`", "/api/v1/comments/", "api"),
     ]
-    return [t for t in every if only.lower() in t.label.lower() + " " + t.path]
+
+    def named(target: Target) -> str:
+        return target.label.lower() + " " + target.path
+
+    return [
+        t for t in every if only.lower() in named(t) and not (skip and skip.lower() in named(t))
+    ]
 
 
 async def timed(client: httpx.AsyncClient, path: str, duration: float) -> list[float]:
@@ -398,6 +404,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per URL")
     parser.add_argument("--workers", type=int, default=2, help="hypercorn worker processes")
     parser.add_argument("--only", default="", help="measure only URLs whose label has this")
+    parser.add_argument("--skip", default="", help="leave out URLs whose label has this")
     parser.add_argument("--plan-ms", type=float, default=5, help="write plans of slower statements")
     parser.add_argument("--name", default="large", help="name of the files in bench/results/")
     args = parser.parse_args()
@@ -411,7 +418,7 @@ def main() -> None:
     asyncio.run(_settle(url))
     sample = asyncio.run(find_sample(url))
     print(f"== {sample}", flush=True)
-    wanted = targets(sample, args.only)
+    wanted = targets(sample, args.only, args.skip)
     with tempfile.TemporaryDirectory(prefix="flasky-bench-") as scratch:
         log = Path(scratch) / "hypercorn.log"
         with hypercorn("service.asgi:app", flasky_environment(url), args.workers, log) as server:

@@ -28,7 +28,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     app.extensions["flasky_config"] = config
     _log_to_stderr()
 
-    db.init_app(app, db.make_engine(config.database_url, config.slow_db_query_time))
+    engine = db.make_engine(
+        config.database_url,
+        config.slow_db_query_time,
+        pool_size=config.database_pool_size,
+        max_overflow=config.database_max_overflow,
+    )
+    db.init_app(app, engine)
     health.init_app(app)
     request_checks.init_app(app)
     identity.init_app(app)

@@ -195,16 +195,21 @@ async def fake(
     data = FakeData(get_session(), seed, locale)
     with click.progressbar(length=users, label="Users   ") as bar:
         await data.users(users, bar.update)
-    with click.progressbar(length=posts, label="Posts   ") as bar:
-        try:
-            await data.posts(posts, bar.update)
-        except LookupError as error:
-            raise click.ClickException(str(error)) from None
     comments = posts * 2 if comments is None else comments
-    with click.progressbar(length=comments, label="Comments") as bar:
-        comments = await data.comments(comments, bar.update)
-    with click.progressbar(length=users, label="Follows ") as bar:
-        followed = await data.follows(follows, bar.update)
+
+    def building(indexes: int) -> None:
+        click.echo(f"Building {indexes} indexes...")
+
+    async with data.bulk_load(posts, building):
+        with click.progressbar(length=posts, label="Posts   ") as bar:
+            try:
+                await data.posts(posts, bar.update)
+            except LookupError as error:
+                raise click.ClickException(str(error)) from None
+        with click.progressbar(length=comments, label="Comments") as bar:
+            comments = await data.comments(comments, bar.update)
+        with click.progressbar(length=users, label="Follows ") as bar:
+            followed = await data.follows(follows, bar.update)
     click.echo(
         f"Created {users} users, {posts} posts, {comments} comments, {followed} follows"
         f" in {time.monotonic() - started:.0f} s."

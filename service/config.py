@@ -150,6 +150,20 @@ class Config:
         shown_default="`sqlite+aiosqlite:///instance/flasky.sqlite` (in the checkout)",
         allowed="a database URL",
     )
+    database_pool_size: int = setting(
+        "DATABASE_POOL_SIZE",
+        "PostgreSQL connections each worker process keeps open (ignored for SQLite)",
+        5,
+        low=1,
+        high=1000,
+    )
+    database_max_overflow: int = setting(
+        "DATABASE_MAX_OVERFLOW",
+        "PostgreSQL connections a worker may open beyond the pool under a burst, closed after",
+        10,
+        low=0,
+        high=1000,
+    )
     admin_email: str | None = setting(
         "FLASKY_ADMIN",
         "e-mail address that gets the Administrator role when it registers",

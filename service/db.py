@@ -99,8 +99,15 @@ def _watch_slow_queries(engine: AsyncEngine, threshold: float) -> None:
             log.warning("Slow query (%.3f s): %s parameters=%r", elapsed, statement, parameters)
 
 
-def make_engine(url: str, slow_query_time: float = 0.5) -> AsyncEngine:
-    """An engine for `url`, with the pragmas SQLite needs for concurrent writers."""
+def make_engine(
+    url: str, slow_query_time: float = 0.5, pool_size: int = 5, max_overflow: int = 10
+) -> AsyncEngine:
+    """An engine for `url`, with the pragmas SQLite needs for concurrent writers.
+
+    `pool_size` and `max_overflow` size the connection pool of a server
+    database (PostgreSQL): every worker process has its own pool, so a site
+    may open pool_size + max_overflow connections per worker.
+    """
     parsed = async_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -109,7 +116,7 @@ def make_engine(url: str, slow_query_time: float = 0.5) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)

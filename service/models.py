@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
-    or_,
+    literal,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -251,7 +251,7 @@ class Post(Base):
     # Lists sort by (timestamp, id): with the id in the index, PostgreSQL can
     # find a deep page's ids by an index-only scan instead of a sort.
     __table_args__ = (
-        Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),
+        Index("ix_posts_author_id_timestamp_id", "author_id", "timestamp", "id"),
         Index("ix_posts_timestamp_id", "timestamp", "id"),
     )
 
@@ -268,9 +268,16 @@ class Post(Base):
 
     @staticmethod
     def in_timeline_of(user_id: int) -> ColumnElement[bool]:
-        """Posts of the users `user_id` follows, and their own: no self-follow row is needed."""
+        """Posts of the users `user_id` follows, and their own: no self-follow row is needed.
+
+        One `IN` over the authors (those followed, and the user), not `IN (...)
+        OR author_id = :me`: the OR hid the author index from PostgreSQL's
+        planner, which then walked every post in time order and filtered
+        it (a million rows for a user who follows nobody). So each author's
+        posts come from `ix_posts_author_id_timestamp_id`.
+        """
         followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
-        return or_(Post.author_id.in_(followed), Post.author_id == user_id)
+        return Post.author_id.in_(followed.union_all(select(literal(user_id))))
 
     def __repr__(self) -> str:
         return f"<Post {self.id}>"

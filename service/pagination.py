@@ -1,4 +1,15 @@
-"""The one pagination helper: a page of rows plus what the pagination macro needs."""
+"""The one pagination helper: a page of rows plus what the pagination macro needs.
+
+Counting is bounded. A list is counted exactly up to `EXACT_COUNT` rows, and
+beyond that only as far as `AHEAD` pages past the one asked for: counting a
+million posts on every page took 90-110 ms on PostgreSQL (MVCC makes every
+`count(*)` visit its rows), while counting the 20,000 rows before page 1,000
+takes a few, no more than the page's own OFFSET. A longer list's `total` is
+then a lower bound (`exact` is false): every page linked holds rows, the
+"next" link always leads to the following rows, and the pagination shows a
+gap ("…") after the last page it knows of instead of the last page. Asking
+for the last page (`page=-1`) counts in full.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 T = TypeVar("T")
+# Lists up to this many rows are counted exactly, whatever the page. Counting
+# 10,000 index entries took 4-20 ms on PostgreSQL (1,266 buffers); 1,000, a tenth.
+EXACT_COUNT = 1_000
+# Beyond that, how many pages after the current one the count looks ahead.
+AHEAD = 3
+# The largest count asked of the database: beyond it a page number is absurd.
+_MOST_ROWS = 2**53
 # A SELECT of any number of columns: a page may list entities or rows of several columns.
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -22,6 +40,8 @@ class Pagination(Generic[T]):
     page: int
     per_page: int
     total: int
+    # False when `total` is a lower bound: the list goes on past what was counted.
+    exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -58,6 +78,8 @@ class Pagination(Generic[T]):
                     yield None
                 yield num
                 last = num
+        if not self.exact:
+            yield None
 
 
 def page_arg(name: str = "page") -> int:
@@ -71,16 +93,29 @@ def page_arg(name: str = "page") -> int:
 
 
 async def paginate(
-    session: AsyncSession, statement: AnySelect, page: int, per_page: int, *, scalars: bool = True
+    session: AsyncSession,
+    statement: AnySelect,
+    page: int,
+    per_page: int,
+    *,
+    scalars: bool = True,
+    count_of: AnySelect | None = None,
+    exact: bool = False,
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
     `page=-1` gives the last page; a page past the end is empty, not an error.
+    The count is bounded (see the module's docstring) unless `exact`. The
+    rows of `count_of`, when given, are counted instead of those of
+    `statement`: a cheaper statement with as many rows.
     """
-    total = await session.scalar(
-        select(func.count()).select_from(statement.order_by(None).subquery())
+    bound = (
+        None
+        if exact or page == -1
+        else min(max(EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
     )
-    total = total or 0
+    total = await count(session, statement if count_of is None else count_of, bound)
+    exact = bound is None or total < bound
     pages = max(1, -(-total // per_page))
     if page == -1:
         page = pages
@@ -88,7 +123,18 @@ async def paginate(
     page = min(page, pages + 1)
     result = await session.execute(_page_of(statement, per_page, (page - 1) * per_page))
     items: Sequence[Any] = result.scalars().unique().all() if scalars else result.all()
-    return Pagination(items=items, page=page, per_page=per_page, total=total)
+    return Pagination(items=items, page=page, per_page=per_page, total=total, exact=exact)
+
+
+async def count(session: AsyncSession, statement: AnySelect, bound: int | None = None) -> int:
+    """How many rows `statement` gives, counting no further than `bound` (None: all)."""
+    key = _key_of(statement)
+    # Only the keys: an index-only scan where an index covers the condition.
+    rows = (statement if key is None else statement.with_only_columns(key)).order_by(None)
+    if bound is not None:
+        rows = rows.limit(bound)
+    total = await session.scalar(select(func.count()).select_from(rows.subquery()))
+    return total or 0
 
 
 def _page_of(statement: AnySelect, limit: int, offset: int) -> AnySelect:
@@ -100,11 +146,18 @@ def _page_of(statement: AnySelect, limit: int, offset: int) -> AnySelect:
     (an index-only scan where an index serves the ORDER BY) and only those rows
     are read: the same page then takes 2 ms. Same rows, same order.
     """
+    key = _key_of(statement)
+    if key is None:
+        return statement.limit(limit).offset(offset)
+    keys = statement.with_only_columns(key).limit(limit).offset(offset)
+    return statement.where(key.in_(keys.scalar_subquery()))
+
+
+def _key_of(statement: AnySelect) -> Any:
+    """The primary key column when `statement` selects one mapped entity with one; else None."""
     selected = statement.column_descriptions
-    if len(selected) == 1 and selected[0]["expr"] is selected[0]["entity"]:
+    if len(selected) == 1 and selected[0]["expr"] is selected[0].get("entity"):
         mapper = inspect(selected[0]["entity"], raiseerr=False)
         if isinstance(mapper, Mapper) and len(mapper.primary_key) == 1:
-            key = mapper.primary_key[0]
-            keys = statement.with_only_columns(key).limit(limit).offset(offset)
-            return statement.where(key.in_(keys.scalar_subquery()))
-    return statement.limit(limit).offset(offset)
+            return mapper.primary_key[0]
+    return None

@@ -34,7 +34,7 @@ from sqlalchemy.orm import joinedload
 from .blocks import not_blocked_by
 from .models import Base, Comment, Follow, Permission, Post, Role, User
 from .pagination import Pagination, paginate
-from .search import USERS_SHOWN, Query, posts_matching, users_matching
+from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
 M = TypeVar("M", bound=Base)
 
@@ -86,8 +86,10 @@ async def by_id(
     return await session.scalar(select(model).filter_by(id=id).where(*criteria))
 
 
-def _count(column: Any, *conditions: ColumnElement[bool]) -> Any:
-    return select(func.count(column)).where(*conditions).scalar_subquery()
+def _count(table: Any, *conditions: ColumnElement[bool]) -> Any:
+    # count(*), not count(column): PostgreSQL can then count in an index alone
+    # (19,804 posts of one author: 65-98 ms visiting every row, a few ms so).
+    return select(func.count()).select_from(table).where(*conditions).scalar_subquery()
 
 
 async def comment_counts(
@@ -114,6 +116,7 @@ async def _post_page(
     per_page: int,
     counted: Sequence[ColumnElement[bool]],
     authors: bool,
+    **counting: Any,
 ) -> PostPage:
     statement = select(Post)
     if authors:
@@ -121,7 +124,7 @@ async def _post_page(
     if condition is not None:
         statement = statement.where(condition)
     statement = statement.order_by(*newest_first(Post))
-    pagination: Pagination[Post] = await paginate(session, statement, page, per_page)
+    pagination: Pagination[Post] = await paginate(session, statement, page, per_page, **counting)
     counts = await comment_counts(session, (post.id for post in pagination.items), *counted)
     return PostPage(pagination, counts)
 
@@ -182,9 +185,23 @@ async def search_posts(
     counted: Sequence[ColumnElement[bool]] = (),
     authors: bool = True,
 ) -> PostPage:
-    """The posts containing every word of `query`, newest first (see `service.search`)."""
-    condition = posts_matching(query, _dialect(session))
-    return await _post_page(session, condition, page, per_page, counted, authors)
+    """The posts containing every word of `query`, newest first (see `service.search`).
+
+    The page says how many posts were found, so they are counted in full;
+    on SQLite in the search index alone when it can answer (`matches_counted`).
+    """
+    dialect = _dialect(session)
+    condition = posts_matching(query, dialect)
+    return await _post_page(
+        session,
+        condition,
+        page,
+        per_page,
+        counted,
+        authors,
+        count_of=matches_counted(query, dialect),
+        exact=True,
+    )
 
 
 async def search_users(session: AsyncSession, query: Query) -> list[User]:
@@ -228,10 +245,10 @@ async def profile(session: AsyncSession, username: str, viewer_id: int | None) -
         await session.execute(
             select(
                 User,
-                _count(Post.id, Post.author_id == User.id),
-                _count(Comment.id, Comment.author_id == User.id),
-                _count(Follow.follower_id, Follow.followed_id == User.id),
-                _count(Follow.followed_id, Follow.follower_id == User.id),
+                _count(Post, Post.author_id == User.id),
+                _count(Comment, Comment.author_id == User.id),
+                _count(Follow, Follow.followed_id == User.id),
+                _count(Follow, Follow.follower_id == User.id),
                 followed_by_viewer,
                 follows_viewer,
             ).where(User.username == username)
@@ -313,7 +330,10 @@ async def follow_list(
         .where(anchor == user_id)
         .order_by(Follow.timestamp.desc(), User.id)
     )
-    return await paginate(session, statement, page, per_page, scalars=False)
+    # Counted without the join to `users`: one row per follow either way, and
+    # PostgreSQL hashed all 100,000 users to count 8,073 followers (195 ms).
+    follows = select(listed).where(anchor == user_id)
+    return await paginate(session, statement, page, per_page, scalars=False, count_of=follows)
 
 
 async def is_following(session: AsyncSession, follower_id: int, followed_id: int) -> bool:

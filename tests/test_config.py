@@ -192,6 +192,8 @@ def test_defaults_are_unchanged(clean_environment: pytest.MonkeyPatch) -> None:
     } == {
         "name": "development",
         "admin_email": None,
+        "database_pool_size": 5,
+        "database_max_overflow": 10,
         "mail_server": None,
         "mail_port": 25,
         "mail_use_tls": False,

@@ -14,6 +14,8 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service import create_app
+from service.config import load_config
 from service.db import async_url, get_session, make_engine, write_transaction
 from service.models import Base, Role
 
@@ -253,3 +255,15 @@ async def test_posting_writes_under_begin_immediate(
     assert response.status_code == 302
     assert any(s.lstrip().upper().startswith("INSERT INTO POSTS") for s in statement_log)
     assert _writes_without_the_lock(statement_log) == []
+
+
+async def test_pool_size_settings_size_the_postgresql_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine connects lazily: no server is needed to see its pool.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://flasky@127.0.0.1:1/flasky")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    app = create_app(load_config("testing"))
+    pool = app.extensions["db_engine"].pool
+    await app.extensions["db_engine"].dispose()
+    assert pool.size() == 3
+    assert pool._max_overflow == 0  # the pool exposes no reader for it

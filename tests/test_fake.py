@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from faker import Faker
 from quart import Quart
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import service.fake
 from service.auth.forms import USERNAME_PATTERN
 from service.db import write_transaction
 from service.fake import LOCALES, FakeData, TextPool
@@ -140,3 +141,41 @@ async def test_chinese_fake_data_keeps_usernames_latin(app: Quart, db: AsyncSess
     assert all(CJK.search(user.name or "") and CJK.search(user.location or "") for user in users)
     bodies = [*(await db.scalars(select(Post.body))), *(await db.scalars(select(Comment.body)))]
     assert all(CJK.search(body) and not re.search("[A-Za-z]", body) for body in bodies)
+
+
+async def _index_names(db: AsyncSession) -> set[str]:
+    connection = await db.connection()
+
+    def names(sync: Connection) -> set[str]:
+        inspector = inspect(sync)
+        return {
+            str(index["name"])
+            for table in ("posts", "comments", "follows")
+            for index in inspector.get_indexes(table)
+        }
+
+    found = await connection.run_sync(names)
+    await db.commit()
+    return found
+
+
+async def test_a_bulk_load_builds_the_indexes_again_after_it(
+    fake: FakeData, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service.fake, "BULK_LOAD", 10)
+    before = await _index_names(db)
+    assert "ix_posts_timestamp_id" in before
+    postgres = db.get_bind().dialect.name == "postgresql"
+    told: list[int] = []
+    await fake.users(20)
+    with pytest.raises(RuntimeError, match="stopped"):
+        async with fake.bulk_load(10, told.append):
+            await fake.posts(10)
+            during = await _index_names(db)
+            raise RuntimeError("stopped")
+    # PostgreSQL loads without the secondary indexes; SQLite keeps them (and its triggers).
+    assert during == (set() if postgres else before)
+    assert told == ([len(before)] if postgres else [])
+    # Built again even though the load failed; the batches written stay.
+    assert await _index_names(db) == before
+    assert await db.scalar(select(func.count()).select_from(Post)) == 10

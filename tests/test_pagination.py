@@ -6,6 +6,7 @@ A page of one mapped entity is read through a subquery of its primary keys
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TypeVarTuple
@@ -15,10 +16,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from service import pagination
 from service.models import Post, User, utcnow
 from service.pagination import paginate
 
-from .fixtures import MakeUser
+from .blog import add_post, add_posts
+from .fixtures import Client, MakeUser, read_html
 
 PER_PAGE = 10
 POSTS = 47
@@ -96,3 +99,96 @@ async def test_rows_of_several_columns_are_paged_too(db: AsyncSession, posts: li
     statement = newest_first(select(Post.id, User.username).join(User, Post.author_id == User.id))
     result = await paginate(db, statement, 2, PER_PAGE, scalars=False)
     assert [row.id for row in result.items] == ids(posts[PER_PAGE : 2 * PER_PAGE])
+
+
+# Bounded counting: lists longer than EXACT_COUNT are counted only a few pages ahead.
+EXACT = 12  # rows counted exactly in these tests (47 posts: 4 pages of 10 beyond it)
+
+
+@pytest.fixture
+def short_exact_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagination, "EXACT_COUNT", EXACT)
+
+
+@pytest.mark.usefixtures("short_exact_count")
+@pytest.mark.parametrize("page", [1, 2, 3, 4, 5])
+async def test_a_bounded_count_changes_no_page(
+    db: AsyncSession, posts: list[Post], page: int
+) -> None:
+    result = await paginate(db, newest_first(select(Post)), page, PER_PAGE)
+    start = (page - 1) * PER_PAGE
+    assert ids(result.items) == ids(posts[start : start + PER_PAGE])
+    assert result.has_next == (start + PER_PAGE < POSTS)
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_a_long_list_is_counted_a_few_pages_ahead(
+    db: AsyncSession, posts: list[Post]
+) -> None:
+    result = await paginate(db, newest_first(select(Post)), 1, PER_PAGE)
+    # Counted up to one row past AHEAD pages after page 1: page 5 is known to exist.
+    assert not result.exact
+    assert result.total == (1 + pagination.AHEAD) * PER_PAGE + 1
+    assert result.pages == 5
+    # Every page linked holds rows, and a gap says the list goes on.
+    assert list(result.iter_pages()) == [1, 2, 3, 4, 5, None]
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_near_the_end_the_count_is_exact_again(db: AsyncSession, posts: list[Post]) -> None:
+    result = await paginate(db, newest_first(select(Post)), 3, PER_PAGE)
+    assert result.exact
+    assert result.total == POSTS
+    assert list(result.iter_pages()) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_the_last_page_of_a_long_list_is_counted_in_full(
+    db: AsyncSession, posts: list[Post]
+) -> None:
+    result = await paginate(db, newest_first(select(Post)), -1, PER_PAGE)
+    assert (result.page, result.total, result.exact) == (5, POSTS, True)
+    assert ids(result.items) == ids(posts[40:])
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_past_the_end_of_a_long_list_is_empty(db: AsyncSession, posts: list[Post]) -> None:
+    result = await paginate(db, newest_first(select(Post)), 99, PER_PAGE)
+    assert result.items == []
+    assert (result.total, result.exact) == (POSTS, True)
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_the_links_of_a_long_list_lead_through_every_post_once(
+    client: Client, db: AsyncSession, make_user: MakeUser
+) -> None:
+    """Following "next" from page 1 shows every post once, even with one posted meanwhile.
+
+    120 posts, 20 a page: page 1 counts 81 rows (not all), so it knows of
+    pages 1 to 5 and shows a gap after them.
+    """
+    author = await make_user("writer")
+    written = await add_posts(db, author, 120)
+    seen: list[str] = []
+    path: str | None = "/"
+    pages = 0
+    while path is not None:
+        html = await read_html(await client.get(path))
+        if pages == 0:
+            assert re.findall(r'href="/\?page=(\d+)">', html) == ["1", "2", "3", "4", "5"]
+            assert "&hellip;" in html
+        seen += re.findall(r"<p>(post \d+|late post)</p>", html)
+        for linked in set(re.findall(r'href="/\?page=(\d+)"', html)):
+            # A page the widget links to is never empty.
+            assert 'class="post-body"' in await read_html(await client.get(f"/?page={linked}"))
+        if pages == 1:
+            # A new post pushes every row one place down, as with OFFSET paging:
+            # the next page repeats the last row seen, and skips none.
+            await add_post(db, author, "late post")
+        found = re.search(r'href="/\?page=(\d+)" aria-label="Next"', html)
+        path = f"/?page={found.group(1)}" if found else None
+        pages += 1
+    expected = [post.body for post in written]
+    assert seen[:40] == expected[:40]
+    assert seen[40:] == [expected[39], *expected[40:]]
+    assert pages == 7

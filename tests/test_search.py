@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import pagination
 from service.db import make_engine
 from service.models import Base, Post, User
 from service.search import MAX_LENGTH, MAX_WORDS, Query, highlight, posts_matching
@@ -325,3 +326,16 @@ async def test_create_all_builds_the_sqlite_index_and_its_triggers(tmp_path: Pat
         )
         assert list(tables) == []
     await engine.dispose()
+
+
+async def test_the_number_found_is_exact_past_the_bounded_count_of_other_lists(
+    client: Client, db: AsyncSession, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pagination, "EXACT_COUNT", 5)
+    john = await make_user("john")
+    await add_posts(db, john, 90)
+    with_one = sum("1" in str(n) for n in range(90))
+    # Counted in the FTS5 index (SQLite), with a LIKE, and both together.
+    for query, found in (("post", 90), ("po", 90), ("post 1", with_one)):
+        html = await read_html(await client.get("/search", query_string={"q": query}))
+        assert f"{found} posts" in html, query

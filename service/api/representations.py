@@ -17,7 +17,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from quart import Response, url_for
 
 from ..models import Comment, Notification, NotificationKind, Post, User
-from ..pagination import Pagination
+from ..pagination import AHEAD, EXACT_COUNT, Pagination
 from ..templating import isoformat
 
 JSON = dict[str, Any]
@@ -264,7 +264,14 @@ class PageOf:
                 },
                 "prev": _page_link("previous"),
                 "next": _page_link("next"),
-                "count": {**_COUNT, "description": "Total over all pages"},
+                "count": {
+                    **_COUNT,
+                    "description": (
+                        f"Total over all pages, exact up to {EXACT_COUNT:,} items; for a"
+                        f" longer list the items counted, up to {AHEAD} pages past this one"
+                        " (at least this many: follow `next`)"
+                    ),
+                },
             },
             "additionalProperties": False,
         }
