@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from quart import flash, redirect, render_template, request, session, url_for
+from quart import flash, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required, login_user, logout_user
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from ..identity import SessionUser, current_db_user, signed_in_user
 from ..models import User
 from ..passwords import verify_password
 from ..signed_links import CHANGE_EMAIL, CONFIRM, RESET_PASSWORD, make_token, use_token
+from ..templating import render_template
 from . import auth
 from .accounts import authenticate, create_account, email_taken, set_password
 from .forms import (
