@@ -1,8 +1,9 @@
 """The Jinja environment's own settings, rendering, and the helpers no other module owns.
 
 Registers `Permission` (for `current_user.can(Permission.WRITE)` in
-templates) and the `isoformat` filter (also used by the API's JSON), and trims
-block whitespace. Other helpers are registered by the module they belong to:
+templates), the `isoformat` filter (also used by the API's JSON) and
+`cached_url_for` as templates' `url_for`, and trims block whitespace. Other
+helpers are registered by the module they belong to:
 `csrf_field` by `service.csrf`, `avatar_url`/`avatar_img` by `service.avatars`,
 `current_user` by `service.identity`.
 
@@ -12,12 +13,13 @@ and docs/performance.md.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
-from quart import Quart, current_app, has_request_context, request
+from quart import Quart, current_app, has_request_context, request, url_for
 
 from .models import Permission
 
@@ -28,6 +30,33 @@ _CACHE_SIZE = 400
 def isoformat(value: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, as the `<time>` elements and the API carry it."""
     return value.isoformat().replace("+00:00", "Z")
+
+
+def cached_url_for(endpoint: str, **values: Any) -> str:
+    """`url_for` remembering the paths it built: a list page builds ~120, mostly the same.
+
+    A path depends only on the endpoint, its values, the app's root path and,
+    for a relative endpoint, the blueprint (the app registers no URL defaults
+    or value preprocessors). External URLs depend on the request's host and
+    are built each time, as are calls with values that cannot be a cache key.
+    """
+    if not has_request_context() or {"_external", "_scheme", "_method"} & values.keys():
+        return url_for(endpoint, **values)
+    anchor = values.pop("_anchor", None)
+    key = tuple(sorted(values.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return url_for(endpoint, _anchor=anchor, **values)
+    blueprint = request.blueprint if endpoint.startswith(".") else None
+    return _url_path(request.root_path, blueprint, endpoint, anchor, key)
+
+
+@functools.lru_cache(maxsize=8192)
+def _url_path(
+    root: str, blueprint: str | None, endpoint: str, anchor: str | None, values: tuple[Any, ...]
+) -> str:
+    return url_for(endpoint, _anchor=anchor, **dict(values))
 
 
 def _synchronous_environment(app: Quart) -> Environment:
@@ -59,7 +88,7 @@ async def _template_context(app: Quart, context: dict[str, Any]) -> None:
     context.update({**extra, **context})
 
 
-async def render_template(template_name_or_list: str | list[str], **context: Any) -> str:
+async def render_template(template_name: str, **context: Any) -> str:
     """Quart's `render_template`, rendered by a synchronous Jinja environment.
 
     Quart compiles templates in async mode, where every output expression and
@@ -72,13 +101,13 @@ async def render_template(template_name_or_list: str | list[str], **context: Any
     """
     app: Quart = current_app._get_current_object()  # type: ignore[attr-defined]
     await _template_context(app, context)
-    template = _synchronous_environment(app).get_or_select_template(template_name_or_list)
+    template = _synchronous_environment(app).get_template(template_name)
     return template.render(context)
 
 
 def init_app(app: Quart) -> None:
     """Set up the Jinja environment; called once by `create_app()`."""
-    app.jinja_env.globals.update(Permission=Permission)
+    app.jinja_env.globals.update(Permission=Permission, url_for=cached_url_for)
     app.jinja_env.filters["isoformat"] = isoformat
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
