@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 
 from markupsafe import Markup
-from quart import Quart, url_for
+from quart import Quart
 
 from .config import current_config
 from .models import User
+from .templating import cached_url_for
 
 GRID = 5
 
@@ -41,7 +42,7 @@ def avatar_url(user: User, size: int = 100) -> str:
     if current_config().avatars == "gravatar":
         digest = user.avatar_hash or User.email_hash(user.email)
         return f"https://secure.gravatar.com/avatar/{digest}?s={size}&d=identicon&r=g"
-    return url_for("main.avatar", user_id=user.id)
+    return cached_url_for("main.avatar", user_id=user.id)
 
 
 def avatar_img(user: User, size: int = 40, css_class: str = "rounded") -> Markup:

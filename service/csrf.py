@@ -17,7 +17,7 @@ import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
-from quart import Quart, abort, request, session
+from quart import Quart, abort, g, request, session
 
 from .config import current_config
 from .i18n import gettext as _
@@ -35,10 +35,18 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def generate_csrf_token() -> str:
-    """A signed, timestamped token bound to this browser session's random secret."""
+    """A signed, timestamped token bound to this browser session's random secret.
+
+    Signed once per request and secret: a page with a form per post (delete
+    buttons) would otherwise sign one for each.
+    """
     if SESSION_KEY not in session:
         session[SESSION_KEY] = secrets.token_hex(32)
-    return _serializer().dumps(session[SESSION_KEY])
+    secret = session[SESSION_KEY]
+    signed = g.get("csrf_signed")
+    if signed is None or signed[0] != secret:
+        signed = g.csrf_signed = (secret, _serializer().dumps(secret))
+    return str(signed[1])
 
 
 def csrf_field() -> Markup:

@@ -22,10 +22,11 @@ from typing import Any
 
 import aiosmtplib
 from babel.support import LazyProxy
-from quart import render_template, url_for
+from quart import url_for
 
 from .config import Config, current_config
 from .i18n import force_locale
+from .templating import render_template
 
 log = logging.getLogger("flasky.email")
 

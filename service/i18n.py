@@ -163,7 +163,13 @@ def wtforms_translations(locale: str) -> gnu_gettext.NullTranslations | None:
 
 def babel_locale(locale: str | None = None) -> Locale:
     """Babel's `Locale` for one of ours (date and number formats)."""
-    return Locale.parse((locale or current_locale()).replace("-", "_"))
+    return _babel_locale(locale or current_locale())
+
+
+@functools.cache
+def _babel_locale(locale: str) -> Locale:
+    # Parsed once per locale: `Locale.parse` looks the locale data up each time.
+    return Locale.parse(locale.replace("-", "_"))
 
 
 def gettext(message: str, **variables: Any) -> str:
@@ -197,7 +203,14 @@ def localized_time(value: datetime, format: str = "LLL") -> str:
 
     `L`/`LL` are dates (Flask-Moment's names), anything else a date and time.
     """
-    locale = babel_locale()
+    return _localized_time(value, format, current_locale())
+
+
+# Babel's formatting is a fifth of a list page's rendering; a post's timestamp
+# never changes, so each (timestamp, format, language) is formatted once.
+@functools.lru_cache(maxsize=8192)
+def _localized_time(value: datetime, format: str, language: str) -> str:
+    locale = babel_locale(language)
     if format == "L":
         return format_date(value, "medium", locale=locale)
     if format == "LL":

@@ -9,6 +9,7 @@ a copied cookie stops working when the user wants it to.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from quart import Quart, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
@@ -76,6 +77,28 @@ class SessionUser(AuthUser):
         return self.can(Permission.ADMIN)
 
 
+class TemplateUser:
+    """`current_user` as templates see it: the session user, with `is_authenticated` a bool.
+
+    quart-auth's `is_authenticated` is awaitable, which only async-mode Jinja
+    can use; templates render synchronously (service.templating), so they get
+    this view of the user, loaded before rendering.
+    """
+
+    def __init__(self, session_user: SessionUser) -> None:
+        self._session_user = session_user
+        self.is_authenticated = session_user.user is not None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session_user, name)
+
+
+async def _template_user() -> dict[str, TemplateUser]:
+    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+    await session_user.load()
+    return {"current_user": TemplateUser(session_user)}
+
+
 async def load_user_for_session(auth_id: str | None) -> tuple[User, int] | None:
     """The user an auth id names, if its session generation is still current.
 
@@ -120,6 +143,8 @@ async def _touch_last_seen(user: User) -> None:
 
 def init_app(app: Quart) -> None:
     QuartAuth(app, user_class=SessionUser)
+    # Registered after quart-auth's processor, so its `current_user` wins.
+    app.context_processor(_template_user)
 
     @app.before_request
     async def _load_current_user() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from quart import Response, current_app, flash, redirect, render_template, request, session, url_for
+from quart import Response, current_app, flash, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required, logout_user
 
@@ -17,6 +17,7 @@ from ..i18n import gettext as _
 from ..i18n import lazy_gettext as _l
 from ..identity import signed_in_user
 from ..models import User
+from ..templating import render_template
 from . import account
 from .deletion import LastAdministrator, delete_account, is_last_administrator
 from .export import export_document, profile_of

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from quart import Response, url_for
+from quart import Response
 
 from ..models import Comment, Notification, NotificationKind, Post, User
 from ..pagination import AHEAD, EXACT_COUNT, Pagination
+from ..templating import cached_url_for as url_for  # paths remembered
 from ..templating import isoformat
 
 JSON = dict[str, Any]

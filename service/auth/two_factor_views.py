@@ -8,7 +8,7 @@ where to go next. Only a right code here turns it into a login cookie.
 
 from __future__ import annotations
 
-from quart import flash, redirect, render_template, request, session, url_for
+from quart import flash, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required
 
@@ -19,6 +19,7 @@ from ..db import get_session
 from ..i18n import gettext as _
 from ..identity import signed_in_user
 from ..signed_links import TWO_FACTOR_PENDING, use_token
+from ..templating import render_template
 from . import auth
 from .accounts import holder_confirmed
 from .forms import TwoFactorDisableForm, TwoFactorSetupForm, TwoFactorVerifyForm

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from quart import abort, flash, redirect, render_template, request, session, url_for
+from quart import abort, flash, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required, login_user, logout_user
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from ..signed_links import (
     make_token,
     use_token,
 )
+from ..templating import render_template
 from . import auth
 from .accounts import authenticate, create_account, email_taken, set_password
 from .forms import (

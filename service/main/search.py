@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import abort, render_template, request
+from quart import abort, request
 
 from .. import queries
 from ..config import current_config
@@ -10,6 +10,7 @@ from ..db import get_session
 from ..i18n import gettext as _
 from ..pagination import page_arg
 from ..search import MAX_LENGTH, MAX_WORDS, HighlightedPost, Query, QueryRefused
+from ..templating import render_template
 from . import main
 
 

@@ -7,7 +7,7 @@ token before the view runs.
 
 from __future__ import annotations
 
-from quart import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from quart import Response, abort, flash, jsonify, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import login_required
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from ..markdown import TooComplex
 from ..models import Comment, Follow, NotificationKind, Permission, Post, User
 from ..pagination import page_arg
 from ..render_pool import post_html
+from ..templating import render_template
 from . import main
 from .forms import TOO_COMPLEX, CommentForm, EditProfileAdminForm, EditProfileForm, PostForm
 

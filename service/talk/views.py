@@ -8,7 +8,7 @@ notification is written in the same transaction as the message.
 
 from __future__ import annotations
 
-from quart import abort, flash, redirect, render_template, request, url_for
+from quart import abort, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user, login_required
 from werkzeug.exceptions import TooManyRequests
@@ -21,6 +21,7 @@ from ..i18n import gettext as _
 from ..identity import signed_in_user
 from ..models import Message, NotificationKind, Permission, User
 from ..pagination import page_arg
+from ..templating import render_template
 from . import talk
 from .forms import MessageForm
 
