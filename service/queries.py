@@ -187,8 +187,9 @@ async def search_posts(
 ) -> PostPage:
     """The posts containing every word of `query`, newest first (see `service.search`).
 
-    The page says how many posts were found, so they are counted in full;
-    on SQLite in the search index alone when it can answer (`matches_counted`).
+    Counted like every list (bounded: past `EXACT_COUNT` matches the page says
+    "more than"), on SQLite in the search index alone when it can answer
+    (`matches_counted`): a word most posts contain is not counted to the end.
     """
     dialect = _dialect(session)
     condition = posts_matching(query, dialect)
@@ -200,7 +201,6 @@ async def search_posts(
         counted,
         authors,
         count_of=matches_counted(query, dialect),
-        exact=True,
     )
 
 

@@ -328,14 +328,25 @@ async def test_create_all_builds_the_sqlite_index_and_its_triggers(tmp_path: Pat
     await engine.dispose()
 
 
-async def test_the_number_found_is_exact_past_the_bounded_count_of_other_lists(
+async def test_a_search_counts_its_matches_as_far_as_every_list_does(
     client: Client, db: AsyncSession, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Exact up to EXACT_COUNT; past it, on page 1, counted AHEAD pages of 20 ahead (80).
     monkeypatch.setattr(pagination, "EXACT_COUNT", 5)
     john = await make_user("john")
     await add_posts(db, john, 90)
     with_one = sum("1" in str(n) for n in range(90))
     # Counted in the FTS5 index (SQLite), with a LIKE, and both together.
-    for query, found in (("post", 90), ("po", 90), ("post 1", with_one)):
+    for query, heading in (
+        ("post", "More than 80 posts"),
+        ("po", "More than 80 posts"),
+        ("post 1", f"{with_one} posts"),
+    ):
         html = await read_html(await client.get("/search", query_string={"q": query}))
-        assert f"{found} posts" in html, query
+        assert heading in html, query
+        assert "90 posts" not in html, query
+    # The last page counts in full, and the next links reach it.
+    last = await read_html(await client.get("/search", query_string={"q": "post", "page": -1}))
+    assert "90 posts" in last
+    page4 = await read_html(await client.get("/search", query_string={"q": "post", "page": 4}))
+    assert "page=5" in page4
