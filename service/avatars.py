@@ -14,6 +14,7 @@ from quart import Quart
 
 from .config import current_config
 from .models import User
+from .queries import Author
 from .templating import cached_url_for
 
 GRID = 5
@@ -38,14 +39,14 @@ def identicon_svg(user_id: int) -> str:
     )
 
 
-def avatar_url(user: User, size: int = 100) -> str:
+def avatar_url(user: User | Author, size: int = 100) -> str:
     if current_config().avatars == "gravatar":
         digest = user.avatar_hash or User.email_hash(user.email)
         return f"https://secure.gravatar.com/avatar/{digest}?s={size}&d=identicon&r=g"
     return cached_url_for("main.avatar", user_id=user.id)
 
 
-def avatar_img(user: User, size: int = 40, css_class: str = "rounded") -> Markup:
+def avatar_img(user: User | Author, size: int = 40, css_class: str = "rounded") -> Markup:
     return Markup('<img class="{}" src="{}" alt="" width="{}" height="{}" loading="lazy">').format(
         css_class, avatar_url(user, size), size, size
     )

@@ -13,7 +13,7 @@ for the last page (`page=-1`) counts in full.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -101,13 +101,16 @@ async def paginate(
     scalars: bool = True,
     count_of: AnySelect | None = None,
     exact: bool = False,
+    page_rows: Callable[[AnySelect], AnySelect] | None = None,
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
     `page=-1` gives the last page; a page past the end is empty, not an error.
     The count is bounded (see the module's docstring) unless `exact`. The
     rows of `count_of`, when given, are counted instead of those of
-    `statement`: a cheaper statement with as many rows.
+    `statement`: a cheaper statement with as many rows. `page_rows`, when
+    given, turns the statement restricted to the page into the one run (plain
+    columns instead of the entity, say); its items are then rows.
     """
     bound = (
         None
@@ -121,7 +124,10 @@ async def paginate(
         page = pages
     # Past the end is empty either way; clamping keeps a huge ?page= from overflowing OFFSET.
     page = min(page, pages + 1)
-    result = await session.execute(_page_of(statement, per_page, (page - 1) * per_page))
+    rows = _page_of(statement, per_page, (page - 1) * per_page)
+    if page_rows is not None:
+        rows, scalars = page_rows(rows), False
+    result = await session.execute(rows)
     items: Sequence[Any] = result.scalars().unique().all() if scalars else result.all()
     return Pagination(items=items, page=page, per_page=per_page, total=total, exact=exact)
 

@@ -11,13 +11,14 @@ loads the user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
+    Row,
     UnaryExpression,
     and_,
     delete,
@@ -33,17 +34,83 @@ from sqlalchemy.orm import joinedload
 
 from .blocks import not_blocked_by
 from .models import Base, Comment, Follow, Permission, Post, Role, User
-from .pagination import Pagination, paginate
+from .pagination import AnySelect, Pagination, paginate
 from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
 M = TypeVar("M", bound=Base)
+
+
+# The lists of posts and comments are read as plain rows into the small frozen
+# classes below, not as ORM entities: building 20 posts and their authors
+# through the ORM cost about as much CPU as rendering them.
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """A post's or comment's author as a list shows them (name, avatar)."""
+
+    id: int
+    username: str
+    email: str
+    avatar_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """A post of a list: the attributes of `Post` that templates and the API read."""
+
+    id: int
+    body: str
+    body_html: str
+    timestamp: datetime
+    author_id: int
+    # None where the list was read without authors (the API names them by id).
+    author: Author | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRow:
+    """A comment of a list: the attributes of `Comment` that templates and the API read."""
+
+    id: int
+    body: str
+    body_html: str
+    timestamp: datetime
+    disabled: bool
+    author_id: int
+    post_id: int
+    author: Author | None
+
+
+_AUTHOR_COLUMNS = (User.id, User.username, User.email, User.avatar_hash)
+_POST_COLUMNS = (Post.id, Post.body, Post.body_html, Post.timestamp, Post.author_id)
+_COMMENT_COLUMNS = (
+    Comment.id,
+    Comment.body,
+    Comment.body_html,
+    Comment.timestamp,
+    Comment.disabled,
+    Comment.author_id,
+    Comment.post_id,
+)
+
+
+def _with_authors(statement: AnySelect, columns: Sequence[Any], author_id: Any) -> AnySelect:
+    """`statement` selecting `columns` and then the author's, joined on `author_id`."""
+    return statement.with_only_columns(*columns, *_AUTHOR_COLUMNS).join_from(
+        columns[0].class_, User, author_id == User.id
+    )
+
+
+def _author(values: Sequence[Any]) -> Author | None:
+    return Author(*values) if values else None
 
 
 @dataclass(frozen=True)
 class PostPage:
     """A page of posts, and how many comments each has."""
 
-    pagination: Pagination[Post]
+    pagination: Pagination[PostRow]
     comment_counts: dict[int, int]
 
 
@@ -92,21 +159,16 @@ def _count(table: Any, *conditions: ColumnElement[bool]) -> Any:
     return select(func.count()).select_from(table).where(*conditions).scalar_subquery()
 
 
-async def comment_counts(
-    session: AsyncSession, post_ids: Iterable[int], *conditions: ColumnElement[bool]
-) -> dict[int, int]:
-    """Comments per post (of those matching `conditions`) for a page of posts, in one query."""
-    ids = list(post_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Comment.post_id, func.count(Comment.id))
-        .where(Comment.post_id.in_(ids), *conditions)
-        .group_by(Comment.post_id)
-    )
-    counts: dict[int, int] = dict.fromkeys(ids, 0)
-    counts.update({post_id: count for post_id, count in rows})
-    return counts
+def _post_row(row: Row[*tuple[Any, ...]]) -> PostRow:
+    # The columns of `_post_columns`, then the author's when they were joined.
+    id, body, body_html, timestamp, author_id, _comment_count, *author = row
+    return PostRow(id, body, body_html, timestamp, author_id, _author(author))
+
+
+def _post_columns(counted: Sequence[ColumnElement[bool]]) -> tuple[Any, ...]:
+    # The comment count rides in the row as a correlated subquery: one
+    # statement fewer than counting the page's posts in a query of its own.
+    return (*_POST_COLUMNS, _count(Comment, Comment.post_id == Post.id, *counted))
 
 
 async def _post_page(
@@ -119,19 +181,25 @@ async def _post_page(
     **counting: Any,
 ) -> PostPage:
     statement = select(Post)
-    if authors:
-        statement = statement.options(joinedload(Post.author))
     if condition is not None:
         statement = statement.where(condition)
     statement = statement.order_by(*newest_first(Post))
-    pagination: Pagination[Post] = await paginate(session, statement, page, per_page, **counting)
-    counts = await comment_counts(session, (post.id for post in pagination.items), *counted)
-    return PostPage(pagination, counts)
+    columns = _post_columns(counted)
+
+    def page_rows(narrowed: AnySelect) -> AnySelect:
+        if authors:
+            return _with_authors(narrowed, columns, Post.author_id)
+        return narrowed.with_only_columns(*columns)
+
+    rows = await paginate(session, statement, page, per_page, page_rows=page_rows, **counting)
+    posts = [_post_row(row) for row in rows.items]
+    counts = {post.id: row[5] for post, row in zip(posts, rows.items, strict=True)}
+    return PostPage(replace(rows, items=posts), counts)
 
 
 # The three lists of posts. `counted` narrows which comments count (the API
 # counts only those its caller may read); `authors=False` skips loading the
-# authors, which the API's JSON names by id only. Three statements each.
+# authors, which the API's JSON names by id only. Two statements each.
 
 
 async def all_posts(
@@ -272,15 +340,36 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username))
 
 
+async def counted_post(
+    session: AsyncSession, post_id: int, counted: Sequence[ColumnElement[bool]] = ()
+) -> tuple[PostRow, int] | None:
+    """A post (without its author) and how many of its comments match `counted`: one statement."""
+    row = (await session.execute(select(*_post_columns(counted)).where(Post.id == post_id))).first()
+    return None if row is None else (_post_row(row), row[5])
+
+
 async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
     return await session.scalar(
         select(Post).options(joinedload(Post.author)).where(Post.id == post_id)
     )
 
 
-def _comments(authors: bool) -> Select[Any]:
-    statement = select(Comment)
-    return statement.options(joinedload(Comment.author)) if authors else statement
+async def _comment_page(
+    session: AsyncSession, statement: AnySelect, page: int, per_page: int, authors: bool
+) -> Pagination[CommentRow]:
+    def page_rows(narrowed: AnySelect) -> AnySelect:
+        if authors:
+            return _with_authors(narrowed, _COMMENT_COLUMNS, Comment.author_id)
+        return narrowed.with_only_columns(*_COMMENT_COLUMNS)
+
+    rows = await paginate(session, statement, page, per_page, page_rows=page_rows)
+    return replace(rows, items=[_comment_row(row) for row in rows.items])
+
+
+def _comment_row(row: Row[*tuple[Any, ...]]) -> CommentRow:
+    # The columns of `_COMMENT_COLUMNS`, then the author's when they were joined.
+    id, body, body_html, timestamp, disabled, author_id, post_id, *author = row
+    return CommentRow(id, body, body_html, timestamp, disabled, author_id, post_id, _author(author))
 
 
 async def comments_of(
@@ -290,14 +379,14 @@ async def comments_of(
     per_page: int,
     *criteria: ColumnElement[bool],
     authors: bool = True,
-) -> Pagination[Comment]:
+) -> Pagination[CommentRow]:
     """A post's comments (those matching `criteria`), oldest first, as a conversation reads."""
     statement = (
-        _comments(authors)
+        select(Comment)
         .where(Comment.post_id == post_id, *criteria)
         .order_by(*oldest_first(Comment))
     )
-    return await paginate(session, statement, page, per_page)
+    return await _comment_page(session, statement, page, per_page, authors)
 
 
 async def all_comments(
@@ -306,10 +395,10 @@ async def all_comments(
     per_page: int,
     *criteria: ColumnElement[bool],
     authors: bool = True,
-) -> Pagination[Comment]:
+) -> Pagination[CommentRow]:
     """Every comment (matching `criteria`), newest first: the moderators' list."""
-    statement = _comments(authors).where(*criteria).order_by(*newest_first(Comment))
-    return await paginate(session, statement, page, per_page)
+    statement = select(Comment).where(*criteria).order_by(*newest_first(Comment))
+    return await _comment_page(session, statement, page, per_page, authors)
 
 
 async def follow_list(

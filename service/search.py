@@ -187,18 +187,3 @@ def _mark(escaped_text: str, pattern: re.Pattern[str]) -> str:
         position = found.end()
     pieces.append(html.escape(text[position:], quote=False))
     return "".join(pieces)
-
-
-class HighlightedPost:
-    """A post as the search results list it: the post itself, with its `body_html` highlighted.
-
-    The results reuse the post list template (`main/_posts.html`), which reads
-    `body_html`; every other attribute is the post's own.
-    """
-
-    def __init__(self, post: Post, words: Sequence[str]) -> None:
-        self._post = post
-        self.body_html = highlight(post.body_html, words)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._post, name)

@@ -83,8 +83,8 @@ async def test_list_statement_count_does_not_grow(
         response = await client.get("/api/v1/posts/", headers=api_auth(*JOHN))
     assert len((await response.get_json())["posts"]) == 20
     # Password authentication (insert, count, user, attempt taken back), count,
-    # rows, comment counts.
-    assert len(one) == len(twenty) == 7
+    # rows with their comment counts.
+    assert len(one) == len(twenty) == 6
 
 
 async def test_new_post_is_201_with_location(

@@ -116,5 +116,5 @@ async def test_timeline_statement_count_does_not_grow(
     with count_statements() as twenty:
         assert len(await posts_of(client, api_auth, path)) == 20
     # Password authentication (insert, count, user, attempt taken back), the user,
-    # count, rows, comment counts.
-    assert len(one) == len(twenty) == 8
+    # count, rows with their comment counts.
+    assert len(one) == len(twenty) == 7

@@ -15,6 +15,7 @@ from ..limits import COMMENT_BODY_MAX
 from ..markdown import TooComplex
 from ..models import Comment, Permission, Post
 from ..pagination import Pagination, page_arg
+from ..queries import CommentRow
 from ..render_pool import comment_html
 from . import api
 from .authentication import current_caller, permission_required
@@ -24,7 +25,7 @@ from .payloads import body_field
 from .representations import COMMENT, COMMENT_PAGE, JSON, comment_json, page_json
 
 
-def _comments_json(page: Pagination[Comment], endpoint: str, **values: int) -> JSON:
+def _comments_json(page: Pagination[CommentRow], endpoint: str, **values: int) -> JSON:
     items = [comment_json(comment) for comment in page.items]
     return page_json("comments", items, page, endpoint, **values)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from quart import abort
 from sqlalchemy import ColumnElement
@@ -18,5 +18,10 @@ async def get_or_404(model: type[M], id: int, *criteria: ColumnElement[bool]) ->
     """The row of `model` with this id (and matching `criteria`, e.g. visibility)."""
     row = await queries.by_id(get_session(), model, id, *criteria)
     if row is None:
-        abort(404, f"No {model.__name__.lower()} with id {id}")
+        not_found(model, id)
     return row
+
+
+def not_found(model: type[Base], id: int) -> NoReturn:
+    """404: no row of `model` with this id (or none the caller may see)."""
+    abort(404, f"No {model.__name__.lower()} with id {id}")

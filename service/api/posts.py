@@ -17,7 +17,7 @@ from ..render_pool import post_html
 from ..search import MAX_LENGTH, MAX_WORDS, Query, QueryRefused
 from . import api
 from .authentication import current_caller, forbid_unless, permission_required
-from .lookup import get_or_404
+from .lookup import get_or_404, not_found
 from .operations import POST_BODY, operation
 from .payloads import body_field
 from .representations import JSON, POST, POST_PAGE, no_content, page_json, post_json
@@ -44,10 +44,13 @@ def posts_json(posts: queries.PostPage, endpoint: str, **values: Any) -> JSON:
     return page_json("posts", items, page, endpoint, **values)
 
 
-async def _post_with_count(post: Post) -> JSON:
+async def _post_json(id: int) -> JSON:
+    """The post's JSON, counting the comments the caller may read; 404 if there is none."""
     visible = queries.comments_visible_to(current_caller().user)
-    counts = await queries.comment_counts(get_session(), [post.id], visible)
-    return post_json(post, counts[post.id])
+    counted = await queries.counted_post(get_session(), id, [visible])
+    if counted is None:
+        not_found(Post, id)
+    return post_json(*counted)
 
 
 async def _editable_post(id: int) -> Post:
@@ -102,7 +105,7 @@ async def new_post() -> tuple[Response, int, dict[str, str]]:
 @api.route("/posts/<int:id>")
 @operation("One post", returns=POST, errors=(404,))
 async def get_post(id: int) -> JSON:
-    return await _post_with_count(await get_or_404(Post, id))
+    return await _post_json(id)
 
 
 @api.route("/posts/<int:id>", methods=["PUT"])
@@ -118,7 +121,7 @@ async def edit_post(id: int) -> JSON:
     body_html = await _html(body)
     async with write_transaction(get_session()):
         post.body, post.body_html = body, body_html
-    return await _post_with_count(post)
+    return await _post_json(post.id)
 
 
 @api.route("/posts/<int:id>", methods=["DELETE"])

@@ -18,6 +18,7 @@ from quart import Response
 
 from ..models import Comment, Notification, NotificationKind, Post, User
 from ..pagination import AHEAD, EXACT_COUNT, Pagination
+from ..queries import CommentRow, PostRow
 from ..templating import cached_url_for as url_for  # paths remembered
 from ..templating import isoformat
 
@@ -105,7 +106,8 @@ _COUNT: JSON = {"type": "integer", "minimum": 0}
 
 
 class CountedPost(NamedTuple):
-    post: Post
+    # A list's row or a post just written: the same attributes.
+    post: Post | PostRow
     comment_count: int
 
 
@@ -161,7 +163,7 @@ USER: Shape[CountedUser] = Shape(
     },
 )
 
-COMMENT: Shape[Comment] = Shape(
+COMMENT: Shape[Comment | CommentRow] = Shape(
     "Comment",
     "The comment",
     {
@@ -214,7 +216,7 @@ NOTIFICATION: Shape[Notification] = Shape(
 )
 
 
-def post_json(post: Post, comment_count: int) -> JSON:
+def post_json(post: Post | PostRow, comment_count: int) -> JSON:
     return POST(CountedPost(post, comment_count))
 
 
@@ -222,7 +224,7 @@ def user_json(user: User, post_count: int) -> JSON:
     return USER(CountedUser(user, post_count))
 
 
-def comment_json(comment: Comment) -> JSON:
+def comment_json(comment: Comment | CommentRow) -> JSON:
     return COMMENT(comment)
 
 

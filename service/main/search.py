@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from quart import abort, request
 
 from .. import queries
@@ -9,7 +11,7 @@ from ..config import current_config
 from ..db import get_session
 from ..i18n import gettext as _
 from ..pagination import page_arg
-from ..search import MAX_LENGTH, MAX_WORDS, HighlightedPost, Query, QueryRefused
+from ..search import MAX_LENGTH, MAX_WORDS, Query, QueryRefused, highlight
 from ..templating import render_template
 from . import main
 
@@ -37,7 +39,11 @@ async def search() -> str:
         )
         pagination = found.pagination
         comment_counts = found.comment_counts
-        posts = [HighlightedPost(post, query.words) for post in pagination.items]
+        # The list template reads `body_html`: the results show it highlighted.
+        posts = [
+            replace(post, body_html=highlight(post.body_html, query.words))
+            for post in pagination.items
+        ]
         users = await queries.search_users(session, query)
     return await render_template(
         "main/search.html",
