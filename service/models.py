@@ -284,7 +284,7 @@ class Post(Base):
 
 
 # The full-text index of posts (service/search_index.py), for create_all as for the migration.
-search_index.attach(Post.__table__)
+search_index.attach(Post.__table__, User.__table__)
 
 
 class Comment(Base):

@@ -258,6 +258,8 @@ async def search_posts(
     Counted like every list (bounded: past `EXACT_COUNT` matches the page says
     "more than"), on SQLite in the search index alone when it can answer
     (`matches_counted`): a word most posts contain is not counted to the end.
+    A word too short for the trigram index makes the count read every post,
+    so a first page that holds every match is not counted at all.
     """
     dialect = _dialect(session)
     condition = posts_matching(query, dialect)
@@ -269,6 +271,7 @@ async def search_posts(
         counted,
         authors,
         count_of=matches_counted(query, dialect),
+        rows_first=not query.indexed,
     )
 
 

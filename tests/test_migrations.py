@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from service.db import async_url
 from service.models import Base, Post
 from service.search import Query, posts_matching
-from service.search_index import is_search_object
+from service.search_index import POSTGRESQL_USER_INDEXES, is_search_object
 from tests.conftest import ROOT
 
 
@@ -169,7 +169,11 @@ def search_objects(url: str) -> set[str]:
 
             def names(sync: Any) -> set[str]:
                 inspector = inspect(sync)
-                indexes = [index["name"] for index in inspector.get_indexes("posts")]
+                indexes = [
+                    index["name"]
+                    for table in ("posts", "users")
+                    for index in inspector.get_indexes(table)
+                ]
                 return {n for n in [*inspector.get_table_names(), *indexes] if is_search_object(n)}
 
             found = await conn.run_sync(names)
@@ -198,6 +202,8 @@ def test_search_index_is_filled_from_existing_posts_and_goes_down_and_up(
         if step.startswith("downgrade"):
             assert search_objects(empty_database) == set()
     assert search_objects(empty_database)
+    if empty_database.startswith("postgresql"):
+        assert set(POSTGRESQL_USER_INDEXES) <= search_objects(empty_database)
     assert search(empty_database, "天气非") == [1]
     assert search(empty_database, "天气") == [1]
     assert search(empty_database, "FLASK") == [2]

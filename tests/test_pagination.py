@@ -192,3 +192,33 @@ async def test_the_links_of_a_long_list_lead_through_every_post_once(
     assert seen[:40] == expected[:40]
     assert seen[40:] == [expected[39], *expected[40:]]
     assert pages == 7
+
+
+async def _no_count(*_args: object) -> int:
+    raise AssertionError("counted")
+
+
+async def test_a_first_page_read_first_that_is_not_full_is_the_whole_list(
+    db: AsyncSession, posts: list[Post], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies = ("post 1", "post 2", "post 30")
+    statement = newest_first(select(Post).where(Post.body.in_(bodies)))
+    monkeypatch.setattr(pagination, "count", _no_count)
+    result = await paginate(db, statement, 1, PER_PAGE, rows_first=True)
+    assert ids(result.items) == ids(post for post in posts if post.body in bodies)
+    assert (result.total, result.exact, result.pages, result.has_next) == (3, True, 1, False)
+
+
+@pytest.mark.parametrize("page", [1, 2, 5, -1])
+async def test_reading_the_rows_first_changes_no_page(
+    db: AsyncSession, posts: list[Post], page: int
+) -> None:
+    statement = newest_first(select(Post))
+    counted_first = await paginate(db, statement, page, PER_PAGE)
+    rows_first = await paginate(db, statement, page, PER_PAGE, rows_first=True)
+    assert ids(rows_first.items) == ids(counted_first.items)
+    assert (rows_first.page, rows_first.total, rows_first.exact) == (
+        counted_first.page,
+        counted_first.total,
+        counted_first.exact,
+    )
