@@ -350,7 +350,9 @@ async def explain(
                 with captured(engine) as statements:
                     response = await client.get(target.path, headers=headers)
                 assert response.status_code == 200, (target.path, response.status_code)
-            plans[target.label] = [await _explained(engine, sql, p) for sql, p in statements]
+            # SQLite's engine emits its own BEGIN (service/db.py): not a query to explain.
+            queries = [(sql, p) for sql, p in statements if not sql.startswith("BEGIN")]
+            plans[target.label] = [await _explained(engine, sql, p) for sql, p in queries]
     await engine.dispose()
     return plans
 
