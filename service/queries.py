@@ -11,7 +11,7 @@ loads the user.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -95,11 +95,22 @@ _COMMENT_COLUMNS = (
 )
 
 
-def _with_authors(statement: AnySelect, columns: Sequence[Any], author_id: Any) -> AnySelect:
-    """`statement` selecting `columns` and then the author's, joined on `author_id`."""
-    return statement.with_only_columns(*columns, *_AUTHOR_COLUMNS).join_from(
-        columns[0].class_, User, author_id == User.id
-    )
+def _selecting(
+    columns: Sequence[Any], author_id: Any, authors: bool
+) -> Callable[[AnySelect], AnySelect]:
+    """For `paginate`'s `page_rows`: the page selecting `columns`, then the author's if `authors`.
+
+    The author is joined on `author_id`.
+    """
+
+    def page_rows(narrowed: AnySelect) -> AnySelect:
+        if not authors:
+            return narrowed.with_only_columns(*columns)
+        return narrowed.with_only_columns(*columns, *_AUTHOR_COLUMNS).join_from(
+            columns[0].class_, User, author_id == User.id
+        )
+
+    return page_rows
 
 
 def _author(values: Sequence[Any]) -> Author | None:
@@ -159,10 +170,10 @@ def _count(table: Any, *conditions: ColumnElement[bool]) -> Any:
     return select(func.count()).select_from(table).where(*conditions).scalar_subquery()
 
 
-def _post_row(row: Row[*tuple[Any, ...]]) -> PostRow:
-    # The columns of `_post_columns`, then the author's when they were joined.
-    id, body, body_html, timestamp, author_id, _comment_count, *author = row
-    return PostRow(id, body, body_html, timestamp, author_id, _author(author))
+def _counted_post_row(row: Row[*tuple[Any, ...]]) -> tuple[PostRow, int]:
+    """A row of `_post_columns` (then the author's, when joined): the post and its comment count."""
+    id, body, body_html, timestamp, author_id, comment_count, *author = row
+    return PostRow(id, body, body_html, timestamp, author_id, _author(author)), comment_count
 
 
 def _post_columns(counted: Sequence[ColumnElement[bool]]) -> tuple[Any, ...]:
@@ -184,17 +195,11 @@ async def _post_page(
     if condition is not None:
         statement = statement.where(condition)
     statement = statement.order_by(*newest_first(Post))
-    columns = _post_columns(counted)
-
-    def page_rows(narrowed: AnySelect) -> AnySelect:
-        if authors:
-            return _with_authors(narrowed, columns, Post.author_id)
-        return narrowed.with_only_columns(*columns)
-
+    page_rows = _selecting(_post_columns(counted), Post.author_id, authors)
     rows = await paginate(session, statement, page, per_page, page_rows=page_rows, **counting)
-    posts = [_post_row(row) for row in rows.items]
-    counts = {post.id: row[5] for post, row in zip(posts, rows.items, strict=True)}
-    return PostPage(replace(rows, items=posts), counts)
+    counted_posts = [_counted_post_row(row) for row in rows.items]
+    counts = {post.id: count for post, count in counted_posts}
+    return PostPage(replace(rows, items=[post for post, _count in counted_posts]), counts)
 
 
 # The three lists of posts. `counted` narrows which comments count (the API
@@ -348,7 +353,7 @@ async def counted_post(
 ) -> tuple[PostRow, int] | None:
     """A post (without its author) and how many of its comments match `counted`: one statement."""
     row = (await session.execute(select(*_post_columns(counted)).where(Post.id == post_id))).first()
-    return None if row is None else (_post_row(row), row[5])
+    return None if row is None else _counted_post_row(row)
 
 
 async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
@@ -360,11 +365,7 @@ async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
 async def _comment_page(
     session: AsyncSession, statement: AnySelect, page: int, per_page: int, authors: bool
 ) -> Pagination[CommentRow]:
-    def page_rows(narrowed: AnySelect) -> AnySelect:
-        if authors:
-            return _with_authors(narrowed, _COMMENT_COLUMNS, Comment.author_id)
-        return narrowed.with_only_columns(*_COMMENT_COLUMNS)
-
+    page_rows = _selecting(_COMMENT_COLUMNS, Comment.author_id, authors)
     rows = await paginate(session, statement, page, per_page, page_rows=page_rows)
     return replace(rows, items=[_comment_row(row) for row in rows.items])
 
