@@ -10,7 +10,18 @@ from typing import Any
 
 from quart import Quart
 
-from . import avatars, csrf, db, headers, health, i18n, identity, request_checks, templating
+from . import (
+    avatars,
+    csrf,
+    db,
+    fragments,
+    headers,
+    health,
+    i18n,
+    identity,
+    request_checks,
+    templating,
+)
 from .config import Config, load_config
 from .errors import register_error_handlers
 from .paths import STATIC_DIR, TEMPLATES_DIR
@@ -43,6 +54,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     templating.init_app(app)
     i18n.init_app(app)
     avatars.init_app(app)
+    fragments.init_app(app)
     register_error_handlers(app)
 
     from .account import account

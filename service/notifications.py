@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from .models import Comment, Notification, NotificationKind, Post
 from .pagination import Pagination, paginate
+from .queries import PostRow
 
 
 def notify(
@@ -38,7 +39,7 @@ def notify(
         session.add(Notification(user_id=user_id, actor_id=actor_id, kind=kind.value, **about))
 
 
-async def add_comment(session: AsyncSession, comment: Comment, post: Post) -> None:
+async def add_comment(session: AsyncSession, comment: Comment, post: Post | PostRow) -> None:
     """Add `comment` on `post` and notify the post's author; inside a write transaction.
 
     The one way a comment is written, for the page and the API alike.

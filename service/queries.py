@@ -356,10 +356,18 @@ async def counted_post(
     return None if row is None else _counted_post_row(row)
 
 
-async def post_with_author(session: AsyncSession, post_id: int) -> Post | None:
-    return await session.scalar(
-        select(Post).options(joinedload(Post.author)).where(Post.id == post_id)
+async def post_with_author(session: AsyncSession, post_id: int) -> PostRow | None:
+    """The post `post_id` with its author, as the lists show it; None if there is none."""
+    statement = (
+        select(*_POST_COLUMNS, *_AUTHOR_COLUMNS)
+        .join_from(Post, User, Post.author_id == User.id)
+        .where(Post.id == post_id)
     )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    id, body, body_html, timestamp, author_id, *author = row
+    return PostRow(id, body, body_html, timestamp, author_id, _author(author))
 
 
 async def _comment_page(

@@ -59,7 +59,7 @@ def _url_path(
     return url_for(endpoint, _anchor=anchor, **dict(values))
 
 
-def _synchronous_environment(app: Quart) -> Environment:
+def synchronous_environment(app: Quart) -> Environment:
     """The app's Jinja environment compiled without async mode (made at the first render).
 
     An overlay shares the loader, globals, filters, policies and extensions
@@ -101,7 +101,7 @@ async def render_template(template_name: str, **context: Any) -> str:
     """
     app: Quart = current_app._get_current_object()  # type: ignore[attr-defined]
     await _template_context(app, context)
-    template = _synchronous_environment(app).get_template(template_name)
+    template = synchronous_environment(app).get_template(template_name)
     return template.render(context)
 
 

@@ -1,0 +1,86 @@
+"""The items of the post and comment lists, each rendered once and reused while unchanged.
+
+A list page shows 20 posts or 30 comments, and most of its Jinja work is in
+them. What a reader with no buttons on an item sees of it depends only on:
+the item's row (a frozen `PostRow` or `CommentRow`, whose fields are every
+column shown, its author's included), a post's comment count, the page's
+language and the app's root path. Exactly those make the cache key, so an
+edited post, a renamed author or a new comment makes a new key: nothing
+shown is ever stale, and the old entries leave the LRU.
+
+Items with buttons carry the reader's CSRF token and are rendered each time:
+a post's edit and delete buttons (its author, an administrator) and the
+Enable/Disable forms of the moderation page. No whole page is cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from markupsafe import Markup
+from quart import Quart, current_app, request
+
+from .i18n import current_locale
+from .identity import current_db_user
+from .models import Permission
+from .queries import CommentRow, PostRow
+from .templating import synchronous_environment
+
+POST_ITEM = "main/_post.html"
+COMMENT_ITEM = "main/_comment.html"
+# Entries per worker: a few pages of every list in each language (~2 KB each).
+_CACHED_ITEMS = 4096
+
+
+def _app() -> Quart:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _render(template: str, **context: Any) -> Markup:
+    # The output of an autoescaped template (`.html`): already safe HTML.
+    html = synchronous_environment(_app()).get_template(template).render(context)
+    return Markup(html)  # noqa: S704
+
+
+def _reader_post(post: PostRow, comments: int, language: str, root: str) -> Markup:
+    # `language` and `root` are only keys: the render reads them from the request.
+    return _render(POST_ITEM, post=post, comments=comments, buttons=False, own=False)
+
+
+def _reader_comment(comment: CommentRow, moderate: bool, language: str, root: str) -> Markup:
+    return _render(COMMENT_ITEM, comment=comment, moderate=moderate, page=None)
+
+
+class _Cache:
+    """One app's cached items: apps of one process (tests) may differ in settings (avatars)."""
+
+    def __init__(self) -> None:
+        self.post = functools.lru_cache(maxsize=_CACHED_ITEMS)(_reader_post)
+        self.comment = functools.lru_cache(maxsize=_CACHED_ITEMS)(_reader_comment)
+
+
+def _cache() -> _Cache:
+    cache: _Cache = _app().extensions["flasky_fragments"]
+    return cache
+
+
+def post_item(post: PostRow, comments: int) -> Markup:
+    """The `<li>` of `post` in a list of posts, for the current reader."""
+    viewer = current_db_user()
+    own = viewer is not None and viewer.id == post.author_id
+    if own or (viewer is not None and viewer.can(Permission.ADMIN)):
+        return _render(POST_ITEM, post=post, comments=comments, buttons=True, own=own)
+    return _cache().post(post, comments, current_locale(), request.root_path)
+
+
+def comment_item(comment: CommentRow, moderate: bool, page: int | None) -> Markup:
+    """The `<li>` of `comment`; a moderator sees disabled bodies, with forms on `page`."""
+    if page is not None:
+        return _render(COMMENT_ITEM, comment=comment, moderate=moderate, page=page)
+    return _cache().comment(comment, moderate, current_locale(), request.root_path)
+
+
+def init_app(app: Quart) -> None:
+    app.extensions["flasky_fragments"] = _Cache()
+    app.jinja_env.globals.update(post_item=post_item, comment_item=comment_item)

@@ -1,0 +1,92 @@
+"""List items rendered once and reused (service.fragments): never stale, never another's."""
+
+from __future__ import annotations
+
+from quart import Quart
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.markdown import render_post
+from service.models import Comment, Post
+
+from .blog import add_comment, add_post
+from .fixtures import Client, MakeUser, SignedIn, read_html
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def _post_list(html: str) -> str:
+    return html.split('class="post-list"', 1)[1].split("</ul>", 1)[0]
+
+
+async def test_an_administrators_buttons_never_reach_another_reader(
+    app: Quart, client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    admin = await make_user("boss", role="Administrator")
+    author = await make_user("john")
+    post = await add_post(db, author, "a post on the index")
+    async with signed_in(client, admin):
+        html = await read_html(await client.get("/"))
+        assert f'action="/post/{post.id}/delete"' in html and "Edit [Admin]" in html
+    for reader in (app.test_client(), client):
+        posts = _post_list(await read_html(await reader.get("/")))
+        assert "a post on the index" in posts
+        assert "/delete" not in posts and "Edit" not in posts and "csrf_token" not in posts
+
+
+async def test_an_author_gets_their_own_buttons_and_others_get_the_shared_item(
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    author = await make_user("john")
+    reader = await make_user("susan")
+    post = await add_post(db, author, "mine")
+    async with signed_in(client, author):
+        assert f'href="/edit/{post.id}"' in await read_html(await client.get("/"))
+    async with signed_in(client, reader):
+        assert f'href="/edit/{post.id}"' not in await read_html(await client.get("/"))
+
+
+async def test_an_edit_a_new_comment_and_a_renamed_author_show_at_once(
+    client: Client, db: AsyncSession, make_user: MakeUser
+) -> None:
+    author = await make_user("john")
+    post = await add_post(db, author, "first words")
+    html = await read_html(await client.get("/"))
+    assert "first words" in html and "0 Comments" in html
+    await db.execute(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(body="second", body_html=render_post("second"))
+    )
+    await db.commit()
+    await add_comment(db, post, author)
+    author.username = "johnny"
+    await db.commit()
+    html = await read_html(await client.get("/"))
+    assert "first words" not in html and "<p>second</p>" in html
+    assert "1 Comment<" in html and ">johnny</a>" in html and ">john</a>" not in html
+
+
+async def test_each_language_gets_its_own_item(
+    client: Client, db: AsyncSession, make_user: MakeUser
+) -> None:
+    post = await add_post(db, await make_user("john"), "bilingual")
+    english = await read_html(await client.get(f"/post/{post.id}"))
+    chinese = await read_html(await client.get(f"/post/{post.id}", headers=ZH))
+    again = await read_html(await client.get(f"/post/{post.id}"))
+    assert "0 Comments" in english and "0 Comments" in again
+    assert "0 条评论" in chinese and "0 Comments" not in chinese
+
+
+async def test_a_disabled_comment_shows_its_body_to_moderators_only(
+    client: Client, db: AsyncSession, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    author = await make_user("john")
+    post = await add_post(db, author)
+    comment = await add_comment(db, post, author, "hidden words")
+    await db.execute(update(Comment).where(Comment.id == comment.id).values(disabled=True))
+    await db.commit()
+    async with signed_in(client, await make_user("mod", role="Moderator")):
+        assert "hidden words" in await read_html(await client.get(f"/post/{post.id}"))
+    html = await read_html(await client.get(f"/post/{post.id}"))
+    assert "hidden words" not in html and "disabled by a moderator" in html
