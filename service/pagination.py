@@ -9,11 +9,22 @@ then a lower bound (`exact` is false): every page linked holds rows, the
 "next" link always leads to the following rows, and the pagination shows a
 gap ("…") after the last page it knows of instead of the last page. Asking
 for the last page (`page=-1`) counts in full.
+
+A list whose count is expensive however bounded (a search for two common
+words: PostgreSQL builds the whole bitmap of their trigrams first, 35 ms)
+can pass a `count_key`: once its count reaches a bound, that lower bound is
+remembered for `LOWER_BOUNDS_KEPT` seconds, in the process, and the
+following pages and repeats of the search show "more than" without counting
+again. New rows keep a lower bound true; a deletion can make it a few rows
+too high until it expires. Exact (shorter) counts are never remembered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +39,9 @@ T = TypeVar("T")
 EXACT_COUNT = 1_000
 # Beyond that, how many pages after the current one the count looks ahead.
 AHEAD = 3
+# How long a reached bound of a list with a `count_key` is remembered, and how many.
+LOWER_BOUNDS_KEPT = 60.0
+_LOWER_BOUNDS_SIZE = 1024
 # The largest count asked of the database: beyond it a page number is absurd.
 _MOST_ROWS = 2**53
 # A SELECT of any number of columns: a page may list entities or rows of several columns.
@@ -103,11 +117,14 @@ async def paginate(
     exact: bool = False,
     page_rows: Callable[[AnySelect], AnySelect] | None = None,
     rows_first: bool = False,
+    count_key: Hashable | None = None,
+    exact_up_to: int | None = None,
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
     `page=-1` gives the last page; a page past the end is empty, not an error.
-    The count is bounded (see the module's docstring) unless `exact`. The
+    The count is bounded (see the module's docstring) unless `exact`, exact
+    up to `exact_up_to` rows when given instead of `EXACT_COUNT`. The
     rows of `count_of`, when given, are counted instead of those of
     `statement`: a cheaper statement with as many rows. `page_rows`, when
     given, turns the statement restricted to the page into the one run (plain
@@ -115,7 +132,8 @@ async def paginate(
     `rows_first`, the first page's rows come before the count, and a first
     page that is not full is the whole list: no count. For a list whose count
     reads every row (a search no index serves), that halves the cost of a
-    short one.
+    short one. `count_key` names the list for the remembered lower bounds
+    (see the module's docstring).
     """
     first: Sequence[Any] | None = None
     if rows_first and page == 1:
@@ -125,10 +143,16 @@ async def paginate(
     bound = (
         None
         if exact or page == -1
-        else min(max(EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
+        else min(max(exact_up_to or EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
     )
-    total = await count(session, statement if count_of is None else count_of, bound)
+    bounds = _lower_bounds(session) if count_key is not None else None
+    if bound is not None and bounds is not None and bounds.reached(count_key, bound):
+        total = bound
+    else:
+        total = await count(session, statement if count_of is None else count_of, bound)
     exact = bound is None or total < bound
+    if not exact and bounds is not None:
+        bounds.remember(count_key, total)
     pages = max(1, -(-total // per_page))
     if page == -1:
         page = pages
@@ -140,6 +164,39 @@ async def paginate(
         else await _rows(session, statement, page, per_page, scalars, page_rows)
     )
     return Pagination(items=items, page=page, per_page=per_page, total=total, exact=exact)
+
+
+class _LowerBounds:
+    """The bounds lists' counts reached lately, by `count_key`: a small LRU with expiry."""
+
+    def __init__(self) -> None:
+        self._reached: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()
+
+    def reached(self, key: Hashable, bound: int) -> bool:
+        """Whether the list `key` was counted to `bound` or further in the last while."""
+        found = self._reached.get(key)
+        if found is None or time.monotonic() - found[1] > LOWER_BOUNDS_KEPT:
+            return False
+        self._reached.move_to_end(key)
+        return found[0] >= bound
+
+    def remember(self, key: Hashable, total: int) -> None:
+        self._reached[key] = (total, time.monotonic())
+        self._reached.move_to_end(key)
+        while len(self._reached) > _LOWER_BOUNDS_SIZE:
+            self._reached.popitem(last=False)
+
+
+# One set of bounds per database (its engine), forgotten with the engine.
+_bounds_of: weakref.WeakKeyDictionary[Any, _LowerBounds] = weakref.WeakKeyDictionary()
+
+
+def _lower_bounds(session: AsyncSession) -> _LowerBounds:
+    engine = session.get_bind()
+    bounds = _bounds_of.get(engine)
+    if bounds is None:
+        bounds = _bounds_of[engine] = _LowerBounds()
+    return bounds
 
 
 async def _rows(

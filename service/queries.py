@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from . import search
 from .blocks import not_blocked_by
 from .models import Base, Comment, Follow, Permission, Post, Role, User
 from .pagination import AnySelect, Pagination, paginate
@@ -260,11 +261,13 @@ async def search_posts(
 ) -> PostPage:
     """The posts containing every word of `query`, newest first (see `service.search`).
 
-    Counted like every list (bounded: past `EXACT_COUNT` matches the page says
-    "more than"), on SQLite in the search index alone when it can answer
+    Counted like every list, but exactly only up to `EXACT_MATCHES` (past
+    them the page says "more than"), on SQLite in the search index alone when it can answer
     (`matches_counted`): a word most posts contain is not counted to the end.
     A word too short for the trigram index makes the count read every post,
-    so a first page that holds every match is not counted at all.
+    so a first page that holds every match is not counted at all. A count
+    that reached its bound is remembered a while (`count_key`): the next
+    pages, and the same search again, skip it.
     """
     dialect = _dialect(session)
     condition = posts_matching(query, dialect)
@@ -277,6 +280,8 @@ async def search_posts(
         authors,
         count_of=matches_counted(query, dialect),
         rows_first=not query.indexed,
+        count_key=("search", *sorted(query.words)),
+        exact_up_to=search.EXACT_MATCHES,
     )
 
 

@@ -21,7 +21,7 @@ from service.models import Post, User, utcnow
 from service.pagination import paginate
 
 from .blog import add_post, add_posts
-from .fixtures import Client, MakeUser, read_html
+from .fixtures import Client, CountStatements, MakeUser, read_html
 
 PER_PAGE = 10
 POSTS = 47
@@ -222,3 +222,53 @@ async def test_reading_the_rows_first_changes_no_page(
         counted_first.total,
         counted_first.exact,
     )
+
+
+def counts(statements: list[str]) -> int:
+    return sum("count(*)" in statement for statement in statements)
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_a_bound_reached_is_remembered_for_the_list_named(
+    db: AsyncSession, posts: list[Post], count_statements: CountStatements
+) -> None:
+    statement = newest_first(select(Post))
+    with count_statements() as first:
+        await paginate(db, statement, 1, PER_PAGE, count_key="all posts")
+    assert counts(first) == 1
+    for _ in range(2):
+        with count_statements() as again:
+            result = await paginate(db, statement, 1, PER_PAGE, count_key="all posts")
+        assert counts(again) == 0 and len(again) == 1
+        assert ids(result.items) == ids(posts[:PER_PAGE])
+        assert (result.total, result.exact) == ((1 + pagination.AHEAD) * PER_PAGE + 1, False)
+    # A list without the key, a further bound (page 2: 51 rows) and the last page are counted.
+    for page, key in ((1, None), (2, "all posts"), (-1, "all posts")):
+        with count_statements() as counted:
+            await paginate(db, statement, page, PER_PAGE, count_key=key)
+        assert counts(counted) == 1, (page, key)
+
+
+async def test_an_exact_count_is_never_remembered(
+    db: AsyncSession, posts: list[Post], count_statements: CountStatements
+) -> None:
+    statement = newest_first(select(Post))
+    for _ in range(2):
+        with count_statements() as statements:
+            result = await paginate(db, statement, 1, PER_PAGE, count_key="all posts")
+        assert result.exact and counts(statements) == 1
+
+
+@pytest.mark.usefixtures("short_exact_count")
+async def test_a_remembered_bound_expires(
+    db: AsyncSession,
+    posts: list[Post],
+    count_statements: CountStatements,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    statement = newest_first(select(Post))
+    await paginate(db, statement, 1, PER_PAGE, count_key="all posts")
+    monkeypatch.setattr(pagination, "LOWER_BOUNDS_KEPT", 0.0)
+    with count_statements() as statements:
+        await paginate(db, statement, 1, PER_PAGE, count_key="all posts")
+    assert counts(statements) == 1

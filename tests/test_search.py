@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import pagination
+from service import search
 from service.db import make_engine
 from service.models import Base, Post, User
 from service.search import MAX_LENGTH, MAX_WORDS, Query, highlight, posts_matching
@@ -328,11 +328,11 @@ async def test_create_all_builds_the_sqlite_index_and_its_triggers(tmp_path: Pat
     await engine.dispose()
 
 
-async def test_a_search_counts_its_matches_as_far_as_every_list_does(
+async def test_a_search_counts_its_matches_exactly_up_to_its_own_bound(
     client: Client, db: AsyncSession, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Exact up to EXACT_COUNT; past it, on page 1, counted AHEAD pages of 20 ahead (80).
-    monkeypatch.setattr(pagination, "EXACT_COUNT", 5)
+    # Exact up to EXACT_MATCHES; past it, on page 1, counted AHEAD pages of 20 ahead (80).
+    monkeypatch.setattr(search, "EXACT_MATCHES", 5)
     john = await make_user("john")
     await add_posts(db, john, 90)
     with_one = sum("1" in str(n) for n in range(90))
@@ -397,6 +397,57 @@ async def test_users_are_searched_through_trigram_indexes_on_postgresql(db: Asyn
         text("SELECT indexdef FROM pg_indexes WHERE tablename = 'users' AND indexdef LIKE '%gin%'")
     )
     assert sorted(found) == [
+        "CREATE INDEX ix_users_name_grams ON public.users"
+        " USING gin (short_word_grams((name)::text))",
         "CREATE INDEX ix_users_name_trgm ON public.users USING gin (name gin_trgm_ops)",
+        "CREATE INDEX ix_users_username_grams ON public.users"
+        " USING gin (short_word_grams((username)::text))",
         "CREATE INDEX ix_users_username_trgm ON public.users USING gin (username gin_trgm_ops)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "query", "matches"),
+    [
+        (WEATHER, "天气", True),
+        (WEATHER, "好", True),
+        ("今天weather", "天w", True),  # with ASCII: the LIKE alone
+        ("今天 and 天气", "天天", False),  # pairs joined across the ASCII removed
+        (WEATHER, "天晴", False),
+    ],
+)
+async def test_short_words_without_ascii_are_looked_up_by_their_character_pairs(
+    client: Client, db: AsyncSession, make_user: MakeUser, body: str, query: str, matches: bool
+) -> None:
+    await add_post(db, await make_user("john"), body)
+    assert await found(client, query) == ([f"<p>{body}</p>"] if matches else [])
+
+
+async def test_a_short_chinese_word_is_read_from_the_gram_index_on_postgresql(
+    db: AsyncSession, make_user: MakeUser
+) -> None:
+    # A million posts and no match read every post (575 ms); the index: 0.1 ms.
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    john = await make_user("john")
+    await add_post(db, john, WEATHER)
+    await add_post(db, john, "猫")
+    condition = posts_matching(Query.parse("天气 猫"), "postgresql")
+    compiled = (
+        select(Post.id)
+        .where(condition)
+        .compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+    )
+    await db.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(await db.scalars(text(f"EXPLAIN {compiled}")))
+    assert "ix_posts_body_grams" in plan
+    # Case is folded as ILIKE folds it (PostgreSQL's; SQLite's LIKE folds ASCII only).
+    await add_post(db, john, "Ωμέγα")
+    assert [
+        post.body
+        for post in await db.scalars(
+            select(Post).where(posts_matching(Query.parse("ΩΜ"), "postgresql"))
+        )
+    ] == ["Ωμέγα"]
+    grams = await db.scalar(text("SELECT short_word_grams(:body)"), {"body": "今天 Weather 天气"})
+    assert set(grams) >= {"今", "天", "气", "今天", "天天", "天气"}

@@ -19,6 +19,7 @@ from quart import Response
 from ..models import Comment, Notification, NotificationKind, Post, User
 from ..pagination import AHEAD, EXACT_COUNT, Pagination
 from ..queries import CommentRow, PostRow
+from ..search import EXACT_MATCHES
 from ..templating import cached_url_for as url_for  # paths remembered
 from ..templating import isoformat
 
@@ -270,7 +271,8 @@ class PageOf:
                 "count": {
                     **_COUNT,
                     "description": (
-                        f"Total over all pages, exact up to {EXACT_COUNT:,} items; for a"
+                        f"Total over all pages, exact up to {EXACT_COUNT:,} items"
+                        f" ({EXACT_MATCHES} for a search); for a"
                         f" longer list the items counted, up to {AHEAD} pages past this one"
                         " (at least this many: follow `next`)"
                     ),
