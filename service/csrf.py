@@ -34,6 +34,16 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_config().secret_key, salt="csrf-token")
 
 
+def new_session_secret() -> None:
+    """Give this browser session a new random secret for its tokens (at login, say).
+
+    A login clears the session; giving it its secret then, in the response
+    that sets the signed-in session cookie, spares the next page a second
+    session cookie.
+    """
+    session[SESSION_KEY] = secrets.token_hex(32)
+
+
 def generate_csrf_token() -> str:
     """A signed, timestamped token bound to this browser session's random secret.
 
@@ -41,7 +51,7 @@ def generate_csrf_token() -> str:
     buttons) would otherwise sign one for each.
     """
     if SESSION_KEY not in session:
-        session[SESSION_KEY] = secrets.token_hex(32)
+        new_session_secret()
     secret = session[SESSION_KEY]
     signed = g.get("csrf_signed")
     if signed is None or signed[0] != secret:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from quart import Quart
 
-from .fixtures import Client, Csrf
+from .conftest import CSRF_RE, csrf_token
+from .fixtures import Client, Csrf, Login, MakeUser
 
 
 def _echo_route(app: Quart) -> None:
@@ -44,3 +45,21 @@ async def test_post_with_valid_csrf_token_passes(app: Quart, client: Client, csr
     assert response.status_code == 200
     header = await client.post("/echo", headers={"X-CSRFToken": token})
     assert header.status_code == 200
+
+
+async def test_a_login_gives_the_new_session_its_secret_at_once(
+    app: Quart, client: Client, make_user: MakeUser, login: Login
+) -> None:
+    """The signed-in session comes with its CSRF secret: its pages set no cookie of their own."""
+    _echo_route(app)
+    user = await make_user("john")
+    before = await csrf_token(client)
+    response = await login(client, user.email)
+    assert response.status_code == 302
+    page = await client.get("/")
+    assert page.headers.getlist("Set-Cookie") == []
+    token = CSRF_RE.search(await page.get_data(as_text=True))
+    assert token is not None
+    assert (await client.post("/echo", form={"csrf_token": token.group(1)})).status_code == 200
+    # The secret is new: a token of the session before the login is refused.
+    assert (await client.post("/echo", form={"csrf_token": before})).status_code == 400

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import throttle
 from ..config import current_config
+from ..csrf import new_session_secret
 from ..db import get_session, write_transaction
 from ..email import absolute_url, send_email, wait_like_a_send
 from ..i18n import current_locale, ngettext
@@ -67,6 +68,7 @@ def start_session(user: User, remember: bool) -> None:
     """Log `user` in on a fresh session: nothing from before the login is kept (no fixation)."""
     session.clear()
     session[REMEMBER_KEY] = remember
+    new_session_secret()
     login_user(SessionUser.of(user), remember=remember)
 
 
