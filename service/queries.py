@@ -205,7 +205,9 @@ async def _post_page(
 
 # The three lists of posts. `counted` narrows which comments count (the API
 # counts only those its caller may read); `authors=False` skips loading the
-# authors, which the API's JSON names by id only. Two statements each.
+# authors, which the API's JSON names by id only. Two statements each; the
+# index and a profile, once they count past their bound, one for the minute
+# after (`count_key`: "more than" stays true as posts are written).
 
 
 async def all_posts(
@@ -217,7 +219,9 @@ async def all_posts(
     authors: bool = True,
 ) -> PostPage:
     """Every post, newest first."""
-    return await _post_page(session, None, page, per_page, counted, authors)
+    return await _post_page(
+        session, None, page, per_page, counted, authors, count_key=("all posts",)
+    )
 
 
 async def followed_posts(
@@ -247,7 +251,10 @@ async def posts_by(
     authors: bool = True,
 ) -> PostPage:
     """The posts `user_id` wrote, newest first."""
-    return await _post_page(session, Post.author_id == user_id, page, per_page, counted, authors)
+    condition = Post.author_id == user_id
+    return await _post_page(
+        session, condition, page, per_page, counted, authors, count_key=("posts by", user_id)
+    )
 
 
 async def search_posts(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import pagination
 from service.models import Comment, Permission, Post
 
 from .blog import add_comment, add_follow, add_post, add_posts, add_role
-from .fixtures import Client, Csrf, MakeUser, SignedIn, read_html
+from .fixtures import Client, CountStatements, Csrf, MakeUser, SignedIn, read_html
 
 
 async def _post_count(db: AsyncSession) -> int:
@@ -420,3 +422,26 @@ async def test_one_comment_is_counted_in_the_singular(
     await add_comment(db, await add_post(db, john, "a post"), john)
     html = await read_html(await client.get("/"))
     assert "1 Comment<" in html
+
+
+async def test_the_index_and_a_profile_past_their_bound_count_once_a_while(
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    count_statements: CountStatements,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "More than" stays true as posts are written: a long list need not count it each time.
+    monkeypatch.setattr(pagination, "EXACT_COUNT", 5)
+    john = await make_user("john")
+    await add_posts(db, john, 90)
+    for path in ("/", "/user/john"):
+        pages = []
+        statements = []
+        for _ in range(2):
+            with count_statements() as run:
+                pages.append(await read_html(await client.get(path)))
+            statements.append(len(run))
+        assert statements[1] == statements[0] - 1, path
+        for html in pages:
+            assert "post 0" in html and "page=5" in html and "page=6" not in html, path
