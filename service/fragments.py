@@ -23,7 +23,6 @@ from quart import Quart, current_app, request
 
 from .i18n import current_locale
 from .identity import current_db_user
-from .models import Permission
 from .queries import CommentRow, PostRow
 from .templating import synchronous_environment
 
@@ -68,8 +67,8 @@ def _cache() -> _Cache:
 def post_item(post: PostRow, comments: int) -> Markup:
     """The `<li>` of `post` in a list of posts, for the current reader."""
     viewer = current_db_user()
-    own = viewer is not None and viewer.id == post.author_id
-    if own or (viewer is not None and viewer.can(Permission.ADMIN)):
+    if viewer is not None and viewer.can_change(post):
+        own = viewer.id == post.author_id
         return _render(POST_ITEM, post=post, comments=comments, buttons=True, own=own)
     return _cache().post(post, comments, current_locale(), request.root_path)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,6 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import search_index
+
+if TYPE_CHECKING:
+    from .queries import PostRow
 
 __all__ = [
     "ApiToken",
@@ -230,7 +233,7 @@ class User(Base):
     def is_administrator(self) -> bool:
         return self.can(Permission.ADMIN)
 
-    def can_change(self, post: Post) -> bool:
+    def can_change(self, post: Post | PostRow) -> bool:
         """Whether this user may edit or delete `post`: its author or an administrator."""
         return post.author_id == self.id or self.is_administrator()
 
