@@ -41,6 +41,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from . import sqlite_driver
+
 log = logging.getLogger("flasky.db")
 
 _ASYNC_DRIVERS = {
@@ -83,8 +85,12 @@ def _begin_sqlite(conn: Connection) -> None:
     # Deferred for readers (they never block anyone in WAL mode), immediate for
     # writers, so that a writer waits for the lock up front instead of meeting
     # SQLITE_BUSY when its first write comes after a read.
-    write = conn.get_execution_options().get(WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    if conn.get_execution_options().get(WRITE_OPTION, False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        # A reader's BEGIN goes with its first statement, in one trip to the
+        # driver's thread.
+        sqlite_driver.begin_with_next_statement(conn)
 
 
 def _watch_slow_queries(engine: AsyncEngine, threshold: float) -> None:
@@ -115,6 +121,8 @@ def make_engine(
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs["module"] = sqlite_driver.dbapi()
     else:
         kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     engine = create_async_engine(parsed, **kwargs)

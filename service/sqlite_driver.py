@@ -1,0 +1,162 @@
+"""SQLAlchemy's aiosqlite adapter, with one trip to the driver's thread per statement.
+
+aiosqlite runs every call of the sqlite3 driver on a thread of its own, one
+per connection; each call is a trip there and back: a queue put, a thread
+wake-up, a callback to the event loop and a wake-up of the loop, about
+0.13 ms of CPU here. SQLAlchemy's adapter makes four trips for a statement
+(open a cursor, execute, fetch the rows, close the cursor), so a request
+reading one page made nine in all with its `BEGIN` and two rollbacks, and
+those trips, not SQLite, were most of the CPU a short read costs
+(docs/performance.md, "One trip per statement"). Here a statement is one
+trip: its four calls run in one function on the driver's thread, which
+hands back the rows (the adapter kept them too); a reader's `BEGIN` goes in
+the trip of its first statement, and a commit or rollback with no
+transaction open (sqlite3 would do nothing) makes no trip: two in all.
+
+Only `create_engine(module=...)` plugs it in: the dialect, its SQL, its
+pool and its error handling are SQLAlchemy's. Server-side cursors
+(`stream()`, which the application does not use) keep the adapter's own.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from typing import Any, cast
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.util import EMPTY_DICT
+
+
+def _run(
+    connection: sqlite3.Connection, begin: bool, operation: str, parameters: Any, many: bool
+) -> tuple[Any, list[Any], int, int | None]:
+    """On the driver's thread: BEGIN if `begin`, execute, fetch every row, close the cursor."""
+    cursor = connection.cursor()
+    try:
+        if begin:
+            cursor.execute("BEGIN")
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A cursor that holds no driver cursor: each statement's results, read in one trip."""
+
+    __slots__ = ("_description", "_lastrowid", "_rowcount")
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows = collections.deque()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        # The DB-API default; it only sizes `fetchmany()`, and every row is here already.
+        return 1
+
+    @arraysize.setter
+    def arraysize(self, _value: int) -> None:
+        pass
+
+    async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
+        connection = cast("_OneTripConnection", self._adapt_connection)
+        async with connection._execute_mutex:
+            begin, connection.begin_pending = connection.begin_pending, False
+            driver = self._connection
+            # aiosqlite's own methods queue their calls with `_execute`, this
+            # one the four of a statement at once.
+            result = await driver._execute(_run, driver._conn, begin, operation, parameters, many)
+        self._description, rows, self._rowcount, self._lastrowid = result
+        self._rows = collections.deque(rows)
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._trip(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> None:
+        await self._trip(operation, seq_of_parameters, many=True)
+
+    async def _async_soft_close(self) -> None:
+        """Nothing to close: the driver's cursor closed with its statement."""
+
+    def close(self) -> None:
+        self._rows.clear()
+
+
+class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """The adapter's connection, with a reader's `BEGIN` that rides with its first statement."""
+
+    __slots__ = ("begin_pending",)
+    _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        # Set by `service.db` when a read transaction starts: its (deferred)
+        # BEGIN is sent in the trip of its first statement, a trip fewer.
+        # A writer's BEGIN IMMEDIATE is a statement of its own, so that the
+        # write lock is taken when `write_transaction` starts.
+        self.begin_pending = False
+
+    def _transaction_to_end(self) -> bool:
+        """Forget a BEGIN not sent yet; whether the driver has a transaction open."""
+        self.begin_pending = False
+        return bool(self._connection._connection) and self._connection.in_transaction
+
+    # sqlite3's commit and rollback do nothing outside a transaction; the
+    # pool rolls back every connection it gets back, after the session's own
+    # rollback, so without these checks a request made that trip twice.
+
+    def rollback(self) -> None:
+        if self._transaction_to_end():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._transaction_to_end():
+            super().commit()
+
+
+class _OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> _OneTripConnection:
+        adapted = super().connect(*arg, **kw)
+        return _OneTripConnection(self, adapted._connection)
+
+
+def begin_with_next_statement(connection: Connection) -> None:
+    """Have the next statement of `connection` (SQLAlchemy's) begin a deferred transaction."""
+    cast(_OneTripConnection, connection.connection.dbapi_connection).begin_pending = True
+
+
+def dbapi() -> _OneTripDBAPI:
+    """The module for `create_engine(module=...)` of a `sqlite+aiosqlite` URL."""
+    return _OneTripDBAPI(aiosqlite, sqlite3)
