@@ -22,7 +22,7 @@ from markupsafe import Markup
 from quart import Quart, current_app, request
 
 from .i18n import current_locale
-from .identity import current_db_user
+from .models import User
 from .queries import CommentRow, PostRow
 from .templating import synchronous_environment
 
@@ -64,11 +64,10 @@ def _cache() -> _Cache:
     return cache
 
 
-def post_item(post: PostRow, comments: int) -> Markup:
-    """The `<li>` of `post` in a list of posts, for the current reader."""
-    viewer = current_db_user()
-    if viewer is not None and viewer.can_change(post):
-        own = viewer.id == post.author_id
+def post_item(post: PostRow, comments: int, reader: User | None) -> Markup:
+    """The `<li>` of `post` in a list of posts, for `reader` (the signed-in user, if any)."""
+    if reader is not None and reader.can_change(post):
+        own = reader.id == post.author_id
         return _render(POST_ITEM, post=post, comments=comments, buttons=True, own=own)
     return _cache().post(post, comments, current_locale(), request.root_path)
 
