@@ -90,3 +90,39 @@ async def test_a_disabled_comment_shows_its_body_to_moderators_only(
         assert "hidden words" in await read_html(await client.get(f"/post/{post.id}"))
     html = await read_html(await client.get(f"/post/{post.id}"))
     assert "hidden words" not in html and "disabled by a moderator" in html
+
+
+def _page_links(html: str) -> str:
+    return html.split('class="pagination"', 1)[1].split("</ul>", 1)[0]
+
+
+async def test_page_links_follow_the_page_the_list_and_the_language(
+    client: Client, db: AsyncSession, make_user: MakeUser
+) -> None:
+    john, susan = await make_user("john"), await make_user("susan")
+    for number in range(30):  # 60 posts: three pages of 20
+        await add_post(db, john, f"john {number}")
+        await add_post(db, susan, f"susan {number}")
+    first = _page_links(await read_html(await client.get("/")))
+    second = _page_links(await read_html(await client.get("/?page=2")))
+    assert (
+        '<li class="page-item active" aria-current="page"><a class="page-link" href="/?page=1"'
+        in first
+    )
+    assert (
+        '<li class="page-item active" aria-current="page"><a class="page-link" href="/?page=2"'
+        in second
+    )
+    assert 'href="/?page=3"' in first and 'href="/?page=3"' in second
+    # Another list with the same count: its own links.
+    johns = _page_links(await read_html(await client.get("/user/john")))
+    susans = _page_links(await read_html(await client.get("/user/susan")))
+    assert 'href="/user/john?page=2"' in johns and "susan" not in johns
+    assert 'href="/user/susan?page=2"' in susans and "john" not in susans
+    # The 61st post: a fourth page, at once.
+    await add_post(db, john, "one more")
+    assert 'href="/?page=4"' not in first
+    assert 'href="/?page=4"' in _page_links(await read_html(await client.get("/")))
+    assert 'aria-label="Next"' in first
+    chinese = _page_links(await read_html(await client.get("/", headers=ZH)))
+    assert 'aria-label="Next"' not in chinese
