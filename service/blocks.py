@@ -53,7 +53,7 @@ async def unblock(session: AsyncSession, blocker_id: int, blocked_id: int) -> bo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def not_blocked_by(user_id: int) -> ColumnElement[bool]:
+def not_blocked_by(user_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """Posts whose author `user_id` has not blocked: the condition Followed adds."""
     blocked = select(Block.blocked_id).where(Block.blocker_id == user_id)
     return Post.author_id.not_in(blocked)

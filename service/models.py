@@ -270,8 +270,10 @@ class Post(Base):
     )
 
     @staticmethod
-    def in_timeline_of(user_id: int) -> ColumnElement[bool]:
+    def in_timeline_of(user_id: int | ColumnElement[int]) -> ColumnElement[bool]:
         """Posts of the users `user_id` follows, and their own: no self-follow row is needed.
+
+        `user_id` is a value or a bound parameter (a statement built once).
 
         One `IN` over the authors (those followed, and the user), not `IN (...)
         OR author_id = :me`: the OR hid the author index from PostgreSQL's
@@ -279,8 +281,9 @@ class Post(Base):
         it (a million rows for a user who follows nobody). So each author's
         posts come from `ix_posts_author_id_timestamp_id`.
         """
+        me = user_id if isinstance(user_id, ColumnElement) else literal(user_id)
         followed = select(Follow.followed_id).where(Follow.follower_id == user_id)
-        return Post.author_id.in_(followed.union_all(select(literal(user_id))))
+        return Post.author_id.in_(followed.union_all(select(me)))
 
     def __repr__(self) -> str:
         return f"<Post {self.id}>"

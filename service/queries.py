@@ -11,6 +11,7 @@ loads the user.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,9 +19,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     UnaryExpression,
     and_,
+    bindparam,
     delete,
     exists,
     false,
@@ -35,7 +38,7 @@ from sqlalchemy.orm import joinedload
 from . import search
 from .blocks import not_blocked_by
 from .models import Base, Comment, Follow, Permission, Post, Role, User
-from .pagination import AnySelect, Pagination, paginate
+from .pagination import AnySelect, Pagination, Prepared, paginate, prepare
 from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
 M = TypeVar("M", bound=Base)
@@ -153,9 +156,14 @@ def oldest_first(model: type[Comment]) -> tuple[UnaryExpression[Any], ...]:
     return model.timestamp.asc(), model.id.asc()
 
 
+# Built once, so that the lists counting comments with them are prepared once.
+_EVERY_COMMENT = true()
+_ENABLED_COMMENT = Comment.disabled.is_(False)
+
+
 def comments_visible_to(user: User) -> ColumnElement[bool]:
     """Which comments `user` may read in the API: moderators all, everyone else the enabled ones."""
-    return true() if user.can(Permission.MODERATE) else Comment.disabled.is_(False)
+    return _EVERY_COMMENT if user.can(Permission.MODERATE) else _ENABLED_COMMENT
 
 
 async def by_id(
@@ -183,20 +191,48 @@ def _post_columns(counted: Sequence[ColumnElement[bool]]) -> tuple[Any, ...]:
     return (*_POST_COLUMNS, _count(Comment, Comment.post_id == Post.id, *counted))
 
 
+def _posts_where(condition: ColumnElement[bool] | None) -> AnySelect:
+    statement = select(Post)
+    if condition is not None:
+        statement = statement.where(condition)
+    return statement.order_by(*newest_first(Post))
+
+
+def _page_rows(
+    counted: Sequence[ColumnElement[bool]], authors: bool
+) -> Callable[[AnySelect], AnySelect]:
+    return _selecting(_post_columns(counted), Post.author_id, authors)
+
+
+# The lists whose shape never changes, their values as bound parameters.
+_READER, _AUTHOR = bindparam("reader_id", type_=Integer), bindparam("author_id", type_=Integer)
+_POST_LISTS: dict[str, ColumnElement[bool] | None] = {
+    "all posts": None,
+    "followed": and_(Post.in_timeline_of(_READER), not_blocked_by(_READER)),
+    "posts by": Post.author_id == _AUTHOR,
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared_posts(kind: str, counted: tuple[ColumnElement[bool], ...], authors: bool) -> Prepared:
+    """The statements of a list of `_POST_LISTS`, built once per shape.
+
+    `counted` is a key: `comments_visible_to` gives one of two conditions
+    built once, so there are a handful of shapes in all.
+    """
+    return prepare(_posts_where(_POST_LISTS[kind]), page_rows=_page_rows(counted, authors))
+
+
 async def _post_page(
     session: AsyncSession,
-    condition: ColumnElement[bool] | None,
+    statement: AnySelect | Prepared,
     page: int,
     per_page: int,
     counted: Sequence[ColumnElement[bool]],
     authors: bool,
     **counting: Any,
 ) -> PostPage:
-    statement = select(Post)
-    if condition is not None:
-        statement = statement.where(condition)
-    statement = statement.order_by(*newest_first(Post))
-    page_rows = _selecting(_post_columns(counted), Post.author_id, authors)
+    page_rows = None if isinstance(statement, Prepared) else _page_rows(counted, authors)
     rows = await paginate(session, statement, page, per_page, page_rows=page_rows, **counting)
     counted_posts = [_counted_post_row(row) for row in rows.items]
     counts = {post.id: count for post, count in counted_posts}
@@ -219,8 +255,9 @@ async def all_posts(
     authors: bool = True,
 ) -> PostPage:
     """Every post, newest first."""
+    prepared = _prepared_posts("all posts", tuple(counted), authors)
     return await _post_page(
-        session, None, page, per_page, counted, authors, count_key=("all posts",)
+        session, prepared, page, per_page, counted, authors, count_key=("all posts",)
     )
 
 
@@ -237,8 +274,10 @@ async def followed_posts(
 
     Without the posts of people `user_id` has blocked (`service.blocks`).
     """
-    timeline = and_(Post.in_timeline_of(user_id), not_blocked_by(user_id))
-    return await _post_page(session, timeline, page, per_page, counted, authors)
+    prepared = _prepared_posts("followed", tuple(counted), authors)
+    return await _post_page(
+        session, prepared, page, per_page, counted, authors, params={"reader_id": user_id}
+    )
 
 
 async def posts_by(
@@ -251,9 +290,16 @@ async def posts_by(
     authors: bool = True,
 ) -> PostPage:
     """The posts `user_id` wrote, newest first."""
-    condition = Post.author_id == user_id
+    prepared = _prepared_posts("posts by", tuple(counted), authors)
     return await _post_page(
-        session, condition, page, per_page, counted, authors, count_key=("posts by", user_id)
+        session,
+        prepared,
+        page,
+        per_page,
+        counted,
+        authors,
+        count_key=("posts by", user_id),
+        params={"author_id": user_id},
     )
 
 
@@ -277,10 +323,9 @@ async def search_posts(
     pages, and the same search again, skip it.
     """
     dialect = _dialect(session)
-    condition = posts_matching(query, dialect)
     return await _post_page(
         session,
-        condition,
+        _posts_where(posts_matching(query, dialect)),
         page,
         per_page,
         counted,
@@ -368,26 +413,44 @@ async def counted_post(
     return None if row is None else _counted_post_row(row)
 
 
+_POST_ID = bindparam("post_id", type_=Integer)
+# Built once, as the prepared lists are.
+_POST_WITH_AUTHOR = (
+    select(*_POST_COLUMNS, *_AUTHOR_COLUMNS)
+    .join_from(Post, User, Post.author_id == User.id)
+    .where(Post.id == _POST_ID)
+)
+
+
 async def post_with_author(session: AsyncSession, post_id: int) -> PostRow | None:
     """The post `post_id` with its author, as the lists show it; None if there is none."""
-    statement = (
-        select(*_POST_COLUMNS, *_AUTHOR_COLUMNS)
-        .join_from(Post, User, Post.author_id == User.id)
-        .where(Post.id == post_id)
-    )
-    row = (await session.execute(statement)).first()
+    row = (await session.execute(_POST_WITH_AUTHOR, {"post_id": post_id})).first()
     if row is None:
         return None
     id, body, body_html, timestamp, author_id, *author = row
     return PostRow(id, body, body_html, timestamp, author_id, _author(author))
 
 
+def _comment_rows(authors: bool) -> Callable[[AnySelect], AnySelect]:
+    return _selecting(_COMMENT_COLUMNS, Comment.author_id, authors)
+
+
 async def _comment_page(
-    session: AsyncSession, statement: AnySelect, page: int, per_page: int, authors: bool
+    session: AsyncSession, prepared: Prepared, page: int, per_page: int, **params: Any
 ) -> Pagination[CommentRow]:
-    page_rows = _selecting(_COMMENT_COLUMNS, Comment.author_id, authors)
-    rows = await paginate(session, statement, page, per_page, page_rows=page_rows)
+    rows = await paginate(session, prepared, page, per_page, params=params)
     return replace(rows, items=[_comment_row(row) for row in rows.items])
+
+
+@functools.lru_cache(maxsize=8)
+def _prepared_comments_of(criteria: tuple[ColumnElement[bool], ...], authors: bool) -> Prepared:
+    """A post's comments, built once per shape (`criteria` as `_prepared_posts`'s `counted`)."""
+    statement = (
+        select(Comment)
+        .where(Comment.post_id == _POST_ID, *criteria)
+        .order_by(*oldest_first(Comment))
+    )
+    return prepare(statement, page_rows=_comment_rows(authors))
 
 
 def _comment_row(row: Row[*tuple[Any, ...]]) -> CommentRow:
@@ -405,12 +468,8 @@ async def comments_of(
     authors: bool = True,
 ) -> Pagination[CommentRow]:
     """A post's comments (those matching `criteria`), oldest first, as a conversation reads."""
-    statement = (
-        select(Comment)
-        .where(Comment.post_id == post_id, *criteria)
-        .order_by(*oldest_first(Comment))
-    )
-    return await _comment_page(session, statement, page, per_page, authors)
+    prepared = _prepared_comments_of(criteria, authors)
+    return await _comment_page(session, prepared, page, per_page, post_id=post_id)
 
 
 async def all_comments(
@@ -422,7 +481,8 @@ async def all_comments(
 ) -> Pagination[CommentRow]:
     """Every comment (matching `criteria`), newest first: the moderators' list."""
     statement = select(Comment).where(*criteria).order_by(*newest_first(Comment))
-    return await _comment_page(session, statement, page, per_page, authors)
+    prepared = prepare(statement, page_rows=_comment_rows(authors))
+    return await _comment_page(session, prepared, page, per_page)
 
 
 async def follow_list(
