@@ -61,9 +61,12 @@ def generate_csrf_token() -> str:
 
 def csrf_field() -> Markup:
     """The hidden form field every form template includes."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(
-        FIELD_NAME, generate_csrf_token()
-    )
+    return hidden_field(generate_csrf_token())
+
+
+def hidden_field(token: str) -> Markup:
+    """The hidden form field carrying `token`."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD_NAME, token)
 
 
 async def validate_csrf() -> None:

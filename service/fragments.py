@@ -1,4 +1,4 @@
-"""The items of the post and comment lists, and their page links, rendered once and reused.
+"""Parts of pages rendered once and reused: list items, page links, the navigation bar.
 
 A list page shows 20 posts or 30 comments, and most of its Jinja work is in
 them. What a reader with no buttons on an item sees of it depends only on:
@@ -7,7 +7,9 @@ column shown, its author's included), a post's comment count, the page's
 language and the app's root path. Exactly those make the cache key, so an
 edited post, a renamed author or a new comment makes a new key: nothing
 shown is ever stale, and the old entries leave the LRU. The page links under
-a list are keyed the same way, on everything they show (`pagination_nav`).
+a list are keyed the same way, on everything they show (`pagination_nav`),
+and so is the navigation bar (`navbar`), whose forms get the reader's CSRF
+token in place of a stand-in each time it is served.
 
 Items with buttons carry the reader's CSRF token and are rendered each time:
 a post's edit and delete buttons (its author, an administrator) and the
@@ -17,13 +19,17 @@ Enable/Disable forms of the moderation page. No whole page is cached.
 from __future__ import annotations
 
 import functools
+import secrets
 from typing import Any
 
 from markupsafe import Markup
 from quart import Quart, current_app, request
+from quart_auth import current_user
 
+from .csrf import generate_csrf_token, hidden_field
 from .i18n import current_locale
-from .models import User
+from .identity import SessionUser, TemplateUser, current_db_user
+from .models import Permission, User
 from .pagination import Pagination
 from .queries import CommentRow, PostRow
 from .templating import synchronous_environment
@@ -31,6 +37,7 @@ from .templating import synchronous_environment
 POST_ITEM = "main/_post.html"
 COMMENT_ITEM = "main/_comment.html"
 PAGE_LINKS = "_pagination.html"
+NAVBAR = "_navbar.html"
 # Entries per worker: a few pages of every list in each language (~2 KB each).
 _CACHED_ITEMS = 4096
 
@@ -75,6 +82,26 @@ def _page_links(
     )
 
 
+# Stands in for the reader's CSRF token in a cached navigation bar, and is
+# replaced by it on the way out: random per process, so that no text a reader
+# can type (a search, a name) is ever taken for it.
+_TOKEN_STAND_IN = secrets.token_urlsafe(24)
+
+
+def _navigation(
+    reader: tuple[Any, ...] | None, path: str, search_query: str, language: str, root: str
+) -> Markup:
+    # All but `search_query` are only keys: the render reads them from the request.
+    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+    return _render(
+        NAVBAR,
+        current_user=TemplateUser(session_user),
+        request=request,
+        search_query=search_query,
+        csrf_field=lambda: hidden_field(_TOKEN_STAND_IN),
+    )
+
+
 class _Cache:
     """One app's cached items: apps of one process (tests) may differ in settings (avatars)."""
 
@@ -82,6 +109,7 @@ class _Cache:
         self.post = functools.lru_cache(maxsize=_CACHED_ITEMS)(_reader_post)
         self.comment = functools.lru_cache(maxsize=_CACHED_ITEMS)(_reader_comment)
         self.page_links = functools.lru_cache(maxsize=_CACHED_ITEMS)(_page_links)
+        self.navigation = functools.lru_cache(maxsize=_CACHED_ITEMS)(_navigation)
 
 
 def _cache() -> _Cache:
@@ -126,8 +154,33 @@ def pagination_nav(
     )
 
 
+def navbar(search_query: str) -> Markup:
+    """The navigation bar of the page, for its reader, with their CSRF token in its forms.
+
+    It depends on the reader (what it shows of them: name, avatar, whether
+    they moderate, their unread notifications), the page's address (the
+    language switcher returns there), the search shown in its box, the
+    language and the root path; the key holds exactly those, so a new
+    notification or a renamed user shows at once. It was about a fifth of
+    the index's CPU.
+    """
+    user = current_db_user()
+    reader = None
+    if user is not None:
+        session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+        shown = (user.id, user.username, user.email, user.avatar_hash)
+        reader = (*shown, user.can(Permission.MODERATE), session_user.unread_notifications)
+    html = _cache().navigation(
+        reader, request.full_path, search_query, current_locale(), request.root_path
+    )
+    return html.replace(_TOKEN_STAND_IN, generate_csrf_token())
+
+
 def init_app(app: Quart) -> None:
     app.extensions["flasky_fragments"] = _Cache()
     app.jinja_env.globals.update(
-        post_item=post_item, comment_item=comment_item, pagination_nav=pagination_nav
+        post_item=post_item,
+        comment_item=comment_item,
+        pagination_nav=pagination_nav,
+        navbar=navbar,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from quart import Quart
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,3 +128,56 @@ async def test_page_links_follow_the_page_the_list_and_the_language(
     assert 'aria-label="Next"' in first
     chinese = _page_links(await read_html(await client.get("/", headers=ZH)))
     assert 'aria-label="Next"' not in chinese
+
+
+def _navbar(html: str) -> str:
+    return html.split('<nav class="navbar', 1)[1].split("</nav>", 1)[0]
+
+
+def _tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+
+async def test_the_navbar_is_its_readers_with_their_own_token(
+    app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    john, susan = await make_user("john"), await make_user("susan")
+    boss = await make_user("boss", role="Moderator")
+    anonymous = _navbar(await read_html(await app.test_client().get("/")))
+    assert 'href="/auth/login"' in anonymous and "Log Out" not in anonymous
+    seen = {}
+    for user in (john, susan, boss):
+        async with signed_in(client, user):
+            seen[user.username] = await read_html(await client.get("/"))
+    for name, html in seen.items():
+        navbar = _navbar(html)
+        assert f'href="/user/{name}"' in navbar
+        assert all(f'href="/user/{other}"' not in navbar for other in seen if other != name)
+        assert ('href="/moderate"' in navbar) == (name == "boss")
+        # One token on the page, the reader's: every form of the navbar carries it.
+        assert len(_tokens(html)) == 1 and _tokens(navbar) == _tokens(html)
+    other_browser = await read_html(await app.test_client().get("/"))
+    assert _tokens(other_browser).isdisjoint(_tokens(anonymous))
+
+
+async def test_the_navbar_token_logs_out(
+    client: Client, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    async with signed_in(client, await make_user("john")):
+        for _ in range(2):  # the second page's navbar comes from the cache
+            (token,) = _tokens(_navbar(await read_html(await client.get("/"))))
+        refused = await client.post("/auth/logout", form={"csrf_token": token[:-2]})
+        assert refused.status_code == 400
+        response = await client.post("/auth/logout", form={"csrf_token": token})
+        assert response.status_code == 302
+
+
+async def test_the_navbar_follows_the_page_its_search_and_language(client: Client) -> None:
+    index = _navbar(await read_html(await client.get("/")))
+    assert 'name="next" value="/"' in index
+    found = _navbar(await read_html(await client.get("/search?q=hello")))
+    assert 'name="next" value="/search?q=hello"' in found and 'value="hello"' in found
+    other = _navbar(await read_html(await client.get("/search?q=%3Cb%3Ebye")))
+    assert 'value="&lt;b&gt;bye"' in other and "hello" not in other
+    chinese = _navbar(await read_html(await client.get("/", headers=ZH)))
+    assert chinese != index and 'lang="zh-CN"' in chinese
