@@ -206,6 +206,7 @@ def _page_rows(
 
 # The lists whose shape never changes, their values as bound parameters.
 _READER, _AUTHOR = bindparam("reader_id", type_=Integer), bindparam("author_id", type_=Integer)
+_POST_ID = bindparam("post_id", type_=Integer)
 _POST_LISTS: dict[str, ColumnElement[bool] | None] = {
     "all posts": None,
     "followed": and_(Post.in_timeline_of(_READER), not_blocked_by(_READER)),
@@ -405,15 +406,21 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username))
 
 
+@functools.lru_cache(maxsize=8)
+def _counted_post_statement(counted: tuple[ColumnElement[bool], ...]) -> AnySelect:
+    """`counted_post`'s statement, built once per `counted` (as `_prepared_posts`)."""
+    return select(*_post_columns(counted)).where(Post.id == _POST_ID)
+
+
 async def counted_post(
     session: AsyncSession, post_id: int, counted: Sequence[ColumnElement[bool]] = ()
 ) -> tuple[PostRow, int] | None:
     """A post (without its author) and how many of its comments match `counted`: one statement."""
-    row = (await session.execute(select(*_post_columns(counted)).where(Post.id == post_id))).first()
+    statement = _counted_post_statement(tuple(counted))
+    row = (await session.execute(statement, {"post_id": post_id})).first()
     return None if row is None else _counted_post_row(row)
 
 
-_POST_ID = bindparam("post_id", type_=Integer)
 # Built once, as the prepared lists are.
 _POST_WITH_AUTHOR = (
     select(*_POST_COLUMNS, *_AUTHOR_COLUMNS)
