@@ -37,7 +37,7 @@ from sqlalchemy.orm import joinedload
 
 from . import search
 from .blocks import not_blocked_by
-from .models import Base, Comment, Follow, Permission, Post, Role, User
+from .models import Base, Block, Comment, Follow, Permission, Post, Role, User
 from .pagination import AnySelect, Pagination, Prepared, paginate, prepare
 from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
@@ -140,6 +140,8 @@ class Profile:
     following_count: int
     followed_by_viewer: bool
     follows_viewer: bool
+    # Whether the viewer has blocked them (the page then offers Unblock).
+    blocked_by_viewer: bool
 
 
 def newest_first(model: type[Post] | type[Comment]) -> tuple[UnaryExpression[Any], ...]:
@@ -363,35 +365,45 @@ async def newest_posts(
     return list((await session.scalars(statement.limit(limit))).all())
 
 
+_VIEWER = bindparam("viewer_id", type_=Integer)
+_NOBODY: dict[str, ColumnElement[bool]] = {
+    "followed": false(),
+    "follows": false(),
+    "blocked": false(),
+}
+_VIEWER_FACTS: dict[str, ColumnElement[bool]] = {
+    "followed": exists().where(Follow.follower_id == _VIEWER, Follow.followed_id == User.id),
+    "follows": exists().where(Follow.follower_id == User.id, Follow.followed_id == _VIEWER),
+    "blocked": exists().where(Block.blocker_id == _VIEWER, Block.blocked_id == User.id),
+}
+
+
+@functools.cache
+def _profile_statement(viewer: bool) -> AnySelect:
+    """`profile`'s statement, for a viewer (their follows and block) or nobody; built once."""
+    facts = _VIEWER_FACTS if viewer else _NOBODY
+    return select(
+        User,
+        _count(Post, Post.author_id == User.id),
+        _count(Comment, Comment.author_id == User.id),
+        _count(Follow, Follow.followed_id == User.id),
+        _count(Follow, Follow.follower_id == User.id),
+        facts["followed"],
+        facts["follows"],
+        facts["blocked"],
+    ).where(User.username == bindparam("username"))
+
+
 async def profile(session: AsyncSession, username: str, viewer_id: int | None) -> Profile | None:
     """The user named `username` with every count their profile shows, in one statement."""
-    if viewer_id is None:
-        followed_by_viewer: Any = false()
-        follows_viewer: Any = false()
-    else:
-        followed_by_viewer = exists().where(
-            Follow.follower_id == viewer_id, Follow.followed_id == User.id
-        )
-        follows_viewer = exists().where(
-            Follow.follower_id == User.id, Follow.followed_id == viewer_id
-        )
-    row = (
-        await session.execute(
-            select(
-                User,
-                _count(Post, Post.author_id == User.id),
-                _count(Comment, Comment.author_id == User.id),
-                _count(Follow, Follow.followed_id == User.id),
-                _count(Follow, Follow.follower_id == User.id),
-                followed_by_viewer,
-                follows_viewer,
-            ).where(User.username == username)
-        )
-    ).first()
+    statement = _profile_statement(viewer_id is not None)
+    values = {"username": username, "viewer_id": viewer_id}
+    row = (await session.execute(statement, values)).first()
     if row is None:
         return None
-    user, posts, comments, followers, following, followed, follows = row
-    return Profile(user, posts, comments, followers, following, bool(followed), bool(follows))
+    user, posts, comments, followers, following, *viewer_facts = row
+    followed, follows, blocked = (bool(fact) for fact in viewer_facts)
+    return Profile(user, posts, comments, followers, following, followed, follows, blocked)
 
 
 async def post_count(session: AsyncSession, user_id: int) -> int:

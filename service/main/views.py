@@ -107,15 +107,13 @@ async def user(username: str) -> str:
     profile = await queries.profile(session, username, _viewer_id())
     if profile is None:
         abort(404)
-    viewer = current_db_user()
-    blocked = viewer is not None and await blocks.is_blocked(session, viewer.id, profile.user.id)
     posts = await queries.posts_by(
         session, profile.user.id, page_arg(), current_config().posts_per_page
     )
     return await render_template(
         "main/user.html",
         profile=profile,
-        blocked_by_viewer=blocked,
+        blocked_by_viewer=profile.blocked_by_viewer,
         user=profile.user,
         posts=posts.pagination.items,
         comment_counts=posts.comment_counts,
