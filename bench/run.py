@@ -99,6 +99,13 @@ class Measurement:
     errors: int
     # Of the CPU the workers used during the run, the share of the busiest one.
     busiest_worker_share: float | None = None
+    # The CPU time the workers used during the run, all of them together.
+    cpu_seconds: float | None = None
+
+    @property
+    def requests_per_cpu_second(self) -> float | None:
+        """Requests per second of worker CPU: what a request costs, however the load was split."""
+        return self.requests / self.cpu_seconds if self.cpu_seconds else None
 
 
 def require_wrk() -> str:
@@ -358,7 +365,16 @@ def wrk(server: Server, target: Target, connections: int, duration: int) -> Meas
     share = max(used) / sum(used) if used and sum(used) > 0 else None
     rate, p50, p99, requests, errors = parse_wrk(output)
     return Measurement(
-        target.label, target.path, connections, rate, p50, p99, requests, errors, share
+        target.label,
+        target.path,
+        connections,
+        rate,
+        p50,
+        p99,
+        requests,
+        errors,
+        share,
+        sum(used) if used else None,
     )
 
 
@@ -437,17 +453,30 @@ def goal(label: str) -> float | None:
 def markdown_table(results: list[Measurement], connections: list[int]) -> str:
     """One row per endpoint, with its share of the bare app's requests/s ("ratio").
 
-    The last columns: the goal at the top concurrency, and the busiest
-    worker's CPU share at that load.
+    The last columns: the goal at the top concurrency, the busiest worker's
+    CPU share at that load, and the ratio of requests per CPU-second there.
+    hypercorn's workers each accept as many waiting connections as they can,
+    so wrk's connections may all land on one worker, the bare app's as well
+    as ours (busiest worker 100%): the requests/s ratio then measures one
+    worker against two, or two against one. Requests per CPU-second do not
+    depend on that split.
     """
     top = max(connections)
     bare = {r.connections: r.requests_per_second for r in results if r.label == BARE_LABEL}
+    bare_cpu = next(
+        (
+            r.requests_per_cpu_second
+            for r in results
+            if r.label == BARE_LABEL and r.connections == top
+        ),
+        None,
+    )
     header = "| endpoint | " + " | ".join(
         f"c={c} req/s | c={c} ratio | c={c} p50 ms | c={c} p99 ms" for c in connections
     )
     lines = [
-        f"{header} | goal (c={top}) | c={top} busiest worker |",
-        "|---" * (3 + 4 * len(connections)) + "|",
+        f"{header} | goal (c={top}) | c={top} busiest worker | c={top} ratio per CPU-s |",
+        "|---" * (4 + 4 * len(connections)) + "|",
     ]
     labels = list(dict.fromkeys(result.label for result in results))
     for label in labels:
@@ -473,6 +502,9 @@ def markdown_table(results: list[Measurement], connections: list[int]) -> str:
             + ("?" if top_ratio is None else "met" if top_ratio >= wanted else "not met")
         )
         cells.append(f"{share:.0%}" if share is not None else "?")
+        top_result = next(r for r in results if r.label == label and r.connections == top)
+        per_cpu = top_result.requests_per_cpu_second
+        cells.append(f"{per_cpu / bare_cpu:.3f}" if per_cpu and bare_cpu else "?")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
