@@ -227,16 +227,9 @@ def _prepared_posts(kind: str, counted: tuple[ColumnElement[bool], ...], authors
 
 
 async def _post_page(
-    session: AsyncSession,
-    statement: AnySelect | Prepared,
-    page: int,
-    per_page: int,
-    counted: Sequence[ColumnElement[bool]],
-    authors: bool,
-    **counting: Any,
+    session: AsyncSession, prepared: Prepared, page: int, per_page: int, **counting: Any
 ) -> PostPage:
-    page_rows = None if isinstance(statement, Prepared) else _page_rows(counted, authors)
-    rows = await paginate(session, statement, page, per_page, page_rows=page_rows, **counting)
+    rows = await paginate(session, prepared, page, per_page, **counting)
     counted_posts = [_counted_post_row(row) for row in rows.items]
     counts = {post.id: count for post, count in counted_posts}
     return PostPage(replace(rows, items=[post for post, _count in counted_posts]), counts)
@@ -259,9 +252,7 @@ async def all_posts(
 ) -> PostPage:
     """Every post, newest first."""
     prepared = _prepared_posts("all posts", tuple(counted), authors)
-    return await _post_page(
-        session, prepared, page, per_page, counted, authors, count_key=("all posts",)
-    )
+    return await _post_page(session, prepared, page, per_page, count_key=("all posts",))
 
 
 async def followed_posts(
@@ -278,9 +269,7 @@ async def followed_posts(
     Without the posts of people `user_id` has blocked (`service.blocks`).
     """
     prepared = _prepared_posts("followed", tuple(counted), authors)
-    return await _post_page(
-        session, prepared, page, per_page, counted, authors, params={"reader_id": user_id}
-    )
+    return await _post_page(session, prepared, page, per_page, params={"reader_id": user_id})
 
 
 async def posts_by(
@@ -294,16 +283,8 @@ async def posts_by(
 ) -> PostPage:
     """The posts `user_id` wrote, newest first."""
     prepared = _prepared_posts("posts by", tuple(counted), authors)
-    return await _post_page(
-        session,
-        prepared,
-        page,
-        per_page,
-        counted,
-        authors,
-        count_key=("posts by", user_id),
-        params={"author_id": user_id},
-    )
+    counting = {"count_key": ("posts by", user_id), "params": {"author_id": user_id}}
+    return await _post_page(session, prepared, page, per_page, **counting)
 
 
 async def search_posts(
@@ -326,14 +307,17 @@ async def search_posts(
     pages, and the same search again, skip it.
     """
     dialect = _dialect(session)
+    # Built for each search: its shape follows its words.
+    prepared = prepare(
+        _posts_where(posts_matching(query, dialect)),
+        count_of=matches_counted(query, dialect),
+        page_rows=_page_rows(counted, authors),
+    )
     return await _post_page(
         session,
-        _posts_where(posts_matching(query, dialect)),
+        prepared,
         page,
         per_page,
-        counted,
-        authors,
-        count_of=matches_counted(query, dialect),
         rows_first=not query.indexed,
         count_key=("search", *sorted(query.words)),
         exact_up_to=search.EXACT_MATCHES,
