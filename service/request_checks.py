@@ -13,6 +13,7 @@ for the path's other methods).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NoReturn
 
 from quart import Quart, abort, request
 
@@ -43,15 +44,20 @@ def _all_storable(pairs: Iterable[tuple[str, str]]) -> bool:
     return all(storable(key) and storable(value) for key, value in pairs)
 
 
+def _refuse() -> NoReturn:
+    # Translated only when needed: this hook runs before the request's
+    # language is settled, which translating would make it work out twice.
+    abort(400, _("The request contains characters that are not allowed (NUL)."))
+
+
 def init_app(app: Quart) -> None:
     @app.before_request
     async def _refuse_unstorable_input() -> None:
-        message = _("The request contains characters that are not allowed (NUL).")
         if not storable(request.path) or not _all_storable(request.args.items(multi=True)):
-            abort(400, message)
+            _refuse()
         if any(_out_of_id_range(value) for value in (request.view_args or {}).values()):
             abort(404)
         if request.mimetype in FORM_MIMETYPES:
             form = await request.form
             if not _all_storable(form.items(multi=True)):
-                abort(400, message)
+                _refuse()
