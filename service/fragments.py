@@ -28,7 +28,7 @@ from quart_auth import current_user
 
 from .csrf import generate_csrf_token, hidden_field
 from .i18n import current_locale
-from .identity import SessionUser, TemplateUser, current_db_user
+from .identity import SessionUser, TemplateUser
 from .models import Permission, User
 from .pagination import Pagination
 from .queries import CommentRow, PostRow
@@ -164,10 +164,9 @@ def navbar(search_query: str) -> Markup:
     notification or a renamed user shows at once. It was about a fifth of
     the index's CPU.
     """
-    user = current_db_user()
-    reader = None
+    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+    user, reader = session_user.user, None
     if user is not None:
-        session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
         shown = (user.id, user.username, user.email, user.avatar_hash)
         reader = (*shown, user.can(Permission.MODERATE), session_user.unread_notifications)
     html = _cache().navigation(

@@ -21,6 +21,7 @@ too high until it expires. Exact (shorter) counts are never remembered.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections import OrderedDict
@@ -120,7 +121,12 @@ class Prepared:
     rows: AnySelect
     scalars: bool
     counted: AnySelect
-    count: AnySelect
+
+    @functools.cached_property
+    def count(self) -> Select[int]:
+        """The bounded count, built when first needed: a list whose count is
+        skipped (a remembered bound, a short first page) never builds it."""
+        return _count_of(self.counted, bounded=True)
 
 
 def prepare(
@@ -134,8 +140,7 @@ def prepare(
     rows = _page_of(statement)
     if page_rows is not None:
         rows, scalars = page_rows(rows), False
-    counted = statement if count_of is None else count_of
-    return Prepared(rows, scalars, counted, _count_of(counted, bounded=True))
+    return Prepared(rows, scalars, statement if count_of is None else count_of)
 
 
 async def paginate(

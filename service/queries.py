@@ -350,31 +350,25 @@ async def newest_posts(
 
 
 _VIEWER = bindparam("viewer_id", type_=Integer)
-_NOBODY: dict[str, ColumnElement[bool]] = {
-    "followed": false(),
-    "follows": false(),
-    "blocked": false(),
-}
-_VIEWER_FACTS: dict[str, ColumnElement[bool]] = {
-    "followed": exists().where(Follow.follower_id == _VIEWER, Follow.followed_id == User.id),
-    "follows": exists().where(Follow.follower_id == User.id, Follow.followed_id == _VIEWER),
-    "blocked": exists().where(Block.blocker_id == _VIEWER, Block.blocked_id == User.id),
-}
+# What a profile says of its viewer: followed by them, follows them, blocked by them.
+_VIEWER_FACTS = (
+    exists().where(Follow.follower_id == _VIEWER, Follow.followed_id == User.id),
+    exists().where(Follow.follower_id == User.id, Follow.followed_id == _VIEWER),
+    exists().where(Block.blocker_id == _VIEWER, Block.blocked_id == User.id),
+)
 
 
 @functools.cache
 def _profile_statement(viewer: bool) -> AnySelect:
     """`profile`'s statement, for a viewer (their follows and block) or nobody; built once."""
-    facts = _VIEWER_FACTS if viewer else _NOBODY
+    facts = _VIEWER_FACTS if viewer else (false(),) * len(_VIEWER_FACTS)
     return select(
         User,
         _count(Post, Post.author_id == User.id),
         _count(Comment, Comment.author_id == User.id),
         _count(Follow, Follow.followed_id == User.id),
         _count(Follow, Follow.follower_id == User.id),
-        facts["followed"],
-        facts["follows"],
-        facts["blocked"],
+        *facts,
     ).where(User.username == bindparam("username"))
 
 
