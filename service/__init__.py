@@ -20,6 +20,7 @@ from . import (
     i18n,
     identity,
     request_checks,
+    signing,
     templating,
 )
 from .config import Config, load_config
@@ -50,6 +51,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
     request_checks.init_app(app)
     identity.init_app(app)
     csrf.init_app(app)
+    signing.init_app(app)
     headers.init_app(app, gravatar=config.avatars == "gravatar")
     templating.init_app(app)
     i18n.init_app(app)

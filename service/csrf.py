@@ -15,12 +15,13 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 from markupsafe import Markup
 from quart import Quart, abort, g, request, session
 
 from .config import current_config
 from .i18n import gettext as _
+from .signing import UncompressedSerializer
 
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
@@ -30,8 +31,8 @@ MAX_AGE = 12 * 60 * 60
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_config().secret_key, salt="csrf-token")
+def _serializer() -> UncompressedSerializer:
+    return UncompressedSerializer(current_config().secret_key, salt="csrf-token")
 
 
 def new_session_secret() -> None:
