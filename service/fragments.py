@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup
@@ -28,8 +29,8 @@ from quart_auth import current_user
 
 from .csrf import generate_csrf_token, hidden_field
 from .i18n import current_locale
-from .identity import SessionUser, TemplateUser
-from .models import Permission, User
+from .identity import SessionUser, TemplateUser, current_db_user
+from .models import Permission
 from .pagination import Pagination
 from .queries import CommentRow, PostRow
 from .templating import synchronous_environment
@@ -117,19 +118,34 @@ def _cache() -> _Cache:
     return cache
 
 
-def post_item(post: PostRow, comments: int, reader: User | None) -> Markup:
-    """The `<li>` of `post` in a list of posts, for `reader` (the signed-in user, if any)."""
-    if reader is not None and reader.can_change(post):
-        own = reader.id == post.author_id
-        return _render(POST_ITEM, post=post, comments=comments, buttons=True, own=own)
-    return _cache().post(post, comments, current_locale(), request.root_path)
+def post_items(posts: Sequence[PostRow], comment_counts: Mapping[int, int]) -> list[Markup]:
+    """The `<li>` of each post of a list, for its reader (the signed-in user, if any).
+
+    The reader, the language and the root path are looked up once for the
+    list rather than once per post.
+    """
+    reader = current_db_user()
+    cached, language, root = _cache().post, current_locale(), request.root_path
+    items = []
+    for post in posts:
+        comments = comment_counts[post.id]
+        if reader is not None and reader.can_change(post):
+            own = reader.id == post.author_id
+            items.append(_render(POST_ITEM, post=post, comments=comments, buttons=True, own=own))
+        else:
+            items.append(cached(post, comments, language, root))
+    return items
 
 
-def comment_item(comment: CommentRow, moderate: bool, page: int | None) -> Markup:
-    """The `<li>` of `comment`; a moderator sees disabled bodies, with forms on `page`."""
+def comment_items(comments: Sequence[CommentRow], moderate: bool, page: int | None) -> list[Markup]:
+    """The `<li>` of each comment; a moderator sees disabled bodies, with forms on `page`."""
     if page is not None:
-        return _render(COMMENT_ITEM, comment=comment, moderate=moderate, page=page)
-    return _cache().comment(comment, moderate, current_locale(), request.root_path)
+        return [
+            _render(COMMENT_ITEM, comment=comment, moderate=moderate, page=page)
+            for comment in comments
+        ]
+    cached, language, root = _cache().comment, current_locale(), request.root_path
+    return [cached(comment, moderate, language, root) for comment in comments]
 
 
 def pagination_nav(
@@ -178,8 +194,8 @@ def navbar(search_query: str) -> Markup:
 def init_app(app: Quart) -> None:
     app.extensions["flasky_fragments"] = _Cache()
     app.jinja_env.globals.update(
-        post_item=post_item,
-        comment_item=comment_item,
+        post_items=post_items,
+        comment_items=comment_items,
         pagination_nav=pagination_nav,
         navbar=navbar,
     )
