@@ -8,19 +8,20 @@ Steps:
    2000` (comments: the default, two per post; fixed seed). SQLite by default;
    `--database-url` names an empty PostgreSQL database instead.
 2. Serve it with `hypercorn --config docs/hypercorn.toml service.asgi:app`
-   (2 workers, access log on), FLASKY_CONFIG=production.
-3. For every endpoint: one second of warm-up, then `wrk -t1 -c<C> -d<D>s
-   --latency` for each concurrency C (1 and 32). The pages are measured
+   (2 workers, access log on), FLASKY_CONFIG=production, and bench/hello.py,
+   a bare Quart app (the framework's ceiling), the same way beside it.
+3. For every endpoint: one second of warm-up, then for each concurrency C
+   (1 and 32) `wrk -t1 -c<C> -d<D>s --latency` against the bare app, and
+   right after it the same against the endpoint. The pages are measured
    anonymous and signed in (the login cookies of a fake user, logged in
    through the form once). The last endpoint writes posts through the API;
    they are deleted again afterwards.
-4. The same for bench/hello.py, a bare Quart app: the framework's ceiling.
-5. A second database with 100,000 posts: the index's first page, a deep page,
+4. A second database with 100,000 posts: the index's first page, a deep page,
    and searches (`SEARCHES`).
 
 Prints a Markdown table with each row's requests/s as a share of the bare
-app's at the same concurrency in the same run, and the goal of SPEC §8.6;
-the raw numbers also go to bench/results/ as JSON.
+app's measured just before it (the machine's speed drifts over a run), and
+the goal of SPEC §8.6; the raw numbers also go to bench/results/ as JSON.
 Seeded databases are reused when they already hold posts (SQLite files are
 kept with `--data-dir`), so before/after comparisons measure the same data.
 """
@@ -44,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -101,11 +102,24 @@ class Measurement:
     busiest_worker_share: float | None = None
     # The CPU time the workers used during the run, all of them together.
     cpu_seconds: float | None = None
+    # The bare app measured at the same concurrency just before this run.
+    baseline: Measurement | None = None
 
     @property
     def requests_per_cpu_second(self) -> float | None:
         """Requests per second of worker CPU: what a request costs, however the load was split."""
         return self.requests / self.cpu_seconds if self.cpu_seconds else None
+
+    def ratio(self) -> float | None:
+        """Requests/s as a share of the bare app's, measured just before this run."""
+        bare = self.baseline
+        return self.requests_per_second / bare.requests_per_second if bare else None
+
+    def ratio_per_cpu_second(self) -> float | None:
+        """Requests per CPU-second as a share of the bare app's, measured just before."""
+        mine = self.requests_per_cpu_second
+        bare = self.baseline.requests_per_cpu_second if self.baseline else None
+        return mine / bare if mine and bare else None
 
 
 def require_wrk() -> str:
@@ -379,19 +393,33 @@ def wrk(server: Server, target: Target, connections: int, duration: int) -> Meas
 
 
 def measure(
-    server: Server, targets: list[Target], connections: list[int], duration: int
+    server: Server,
+    targets: list[Target],
+    connections: list[int],
+    duration: int,
+    bare: Server | None = None,
 ) -> list[Measurement]:
+    """Each target at each concurrency; with `bare`, the bare app just before each run.
+
+    The machine's speed drifts while a run lasts (other jobs share it), so
+    each row is compared with the bare app measured a few seconds earlier
+    rather than once at the end.
+    """
     results = []
+    bare_target = Target(BARE_LABEL, "/")
     for target in targets:
         wrk(server, target, 8, 1)  # warm-up: templates compiled, caches filled
         for count in connections:
-            result = wrk(server, target, count, duration)
+            baseline = wrk(bare, bare_target, count, duration) if bare is not None else None
+            result = replace(wrk(server, target, count, duration), baseline=baseline)
             share = result.busiest_worker_share
+            ratio = result.ratio()
             print(
                 f"{result.label:<34} c={count:<3} {result.requests_per_second:8.1f} req/s  "
                 f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
                 f"errors {result.errors}  busiest worker "
-                + (f"{share:.0%}" if share is not None else "?"),
+                + (f"{share:.0%}" if share is not None else "?")
+                + (f"  ratio {ratio:.3f}" if ratio is not None else ""),
                 flush=True,
             )
             results.append(result)
@@ -450,11 +478,26 @@ def goal(label: str) -> float | None:
     return next((share for page, share in GOALS.items() if label.startswith(page)), GOAL)
 
 
+def _bare_rows(results: list[Measurement]) -> list[Measurement]:
+    """The bare app's row: the median of its runs at each concurrency (each row has its own)."""
+    rows = []
+    for count in dict.fromkeys(r.connections for r in results):
+        runs = sorted(
+            (r.baseline for r in results if r.connections == count and r.baseline),
+            key=lambda run: run.requests_per_second,
+        )
+        if runs:
+            rows.append(replace(runs[len(runs) // 2], baseline=runs[len(runs) // 2]))
+    return rows
+
+
 def markdown_table(results: list[Measurement], connections: list[int]) -> str:
     """One row per endpoint, with its share of the bare app's requests/s ("ratio").
 
-    The last columns: the goal at the top concurrency, the busiest worker's
-    CPU share at that load, and the ratio of requests per CPU-second there.
+    Each run is compared with the bare app's run at the same concurrency just
+    before it; the bare app's row shows the median of those runs. The last
+    columns: the goal at the top concurrency, the busiest worker's CPU share
+    at that load, and the ratio of requests per CPU-second there.
     hypercorn's workers each accept as many waiting connections as they can,
     so wrk's connections may all land on one worker, the bare app's as well
     as ours (busiest worker 100%): the requests/s ratio then measures one
@@ -462,15 +505,7 @@ def markdown_table(results: list[Measurement], connections: list[int]) -> str:
     depend on that split.
     """
     top = max(connections)
-    bare = {r.connections: r.requests_per_second for r in results if r.label == BARE_LABEL}
-    bare_cpu = next(
-        (
-            r.requests_per_cpu_second
-            for r in results
-            if r.label == BARE_LABEL and r.connections == top
-        ),
-        None,
-    )
+    results = [*results, *_bare_rows(results)]
     header = "| endpoint | " + " | ".join(
         f"c={c} req/s | c={c} ratio | c={c} p50 ms | c={c} p99 ms" for c in connections
     )
@@ -480,31 +515,28 @@ def markdown_table(results: list[Measurement], connections: list[int]) -> str:
     ]
     labels = list(dict.fromkeys(result.label for result in results))
     for label in labels:
+        runs = {r.connections: r for r in results if r.label == label}
         cells = []
         for count in connections:
-            result = next(r for r in results if r.label == label and r.connections == count)
+            result = runs[count]
             flag = f" ({result.errors} errors)" if result.errors else ""
-            ratio = result.requests_per_second / bare[count] if bare.get(count) else None
+            ratio = result.ratio()
             cells.append(
                 f"{result.requests_per_second:,.0f}{flag} | "
                 + (f"{ratio:.3f}" if ratio is not None else "?")
                 + f" | {result.p50_ms:.1f} | {result.p99_ms:.1f}"
             )
-            share = result.busiest_worker_share
-        wanted, top_ratio = goal(label), None
-        if wanted is not None and bare.get(top):
-            top_result = next(r for r in results if r.label == label and r.connections == top)
-            top_ratio = top_result.requests_per_second / bare[top]
+        wanted, top_ratio = goal(label), runs[top].ratio()
         cells.append(
             "—"
             if wanted is None
             else f"{wanted} "
             + ("?" if top_ratio is None else "met" if top_ratio >= wanted else "not met")
         )
+        share = runs[top].busiest_worker_share
         cells.append(f"{share:.0%}" if share is not None else "?")
-        top_result = next(r for r in results if r.label == label and r.connections == top)
-        per_cpu = top_result.requests_per_cpu_second
-        cells.append(f"{per_cpu / bare_cpu:.3f}" if per_cpu and bare_cpu else "?")
+        per_cpu = runs[top].ratio_per_cpu_second()
+        cells.append(f"{per_cpu:.3f}" if per_cpu is not None else "?")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -537,40 +569,38 @@ def main() -> None:
         database_url = seeded_database(
             args.database_url or sqlite_url(data_dir, SMALL["posts"]), SMALL["posts"]
         )
-        print(f"== Flasky, {SMALL['posts']:,} posts, {args.workers} workers", flush=True)
-        environment = flasky_environment(database_url)
-        with hypercorn("service.asgi:app", environment, args.workers, log) as server:
-            targets = flasky_targets(server.url, database_url, args.only, Path(scratch))
-            results += measure(server, targets, connections, args.duration)
-        asyncio.run(_delete_written_posts(database_url))
-
-        print("== bare Quart (framework ceiling)", flush=True)
-        with hypercorn("bench.hello:app", {}, args.workers, log) as server:
-            results += measure(
-                server, wanted([Target(BARE_LABEL, "/")]), connections, args.duration
-            )
-
-        if args.large_posts:
-            database_url = seeded_database(
-                args.large_database_url or sqlite_url(data_dir, args.large_posts), args.large_posts
-            )
-            print(f"== Flasky, {args.large_posts:,} posts", flush=True)
+        # The bare app serves throughout, measured just before every run of ours.
+        with hypercorn("bench.hello:app", {}, args.workers, log) as bare:
+            print(f"== Flasky, {SMALL['posts']:,} posts, {args.workers} workers", flush=True)
             environment = flasky_environment(database_url)
             with hypercorn("service.asgi:app", environment, args.workers, log) as server:
-                large = [
-                    Target(f"`/`, {args.large_posts:,} posts", "/"),
-                    Target(
-                        f"`/?page={DEEP_PAGE}`, {args.large_posts:,} posts", f"/?page={DEEP_PAGE}"
-                    ),
-                    *(
+                targets = flasky_targets(server.url, database_url, args.only, Path(scratch))
+                results += measure(server, targets, connections, args.duration, bare)
+            asyncio.run(_delete_written_posts(database_url))
+
+            if args.large_posts:
+                database_url = seeded_database(
+                    args.large_database_url or sqlite_url(data_dir, args.large_posts),
+                    args.large_posts,
+                )
+                print(f"== Flasky, {args.large_posts:,} posts", flush=True)
+                environment = flasky_environment(database_url)
+                with hypercorn("service.asgi:app", environment, args.workers, log) as server:
+                    large = [
+                        Target(f"`/`, {args.large_posts:,} posts", "/"),
                         Target(
-                            f"`/search?q={query}` ({kind}), {args.large_posts:,} posts",
-                            "/search?" + urlencode({"q": query}),
-                        )
-                        for kind, query in SEARCHES.items()
-                    ),
-                ]
-                results += measure(server, wanted(large), connections, args.duration)
+                            f"`/?page={DEEP_PAGE}`, {args.large_posts:,} posts",
+                            f"/?page={DEEP_PAGE}",
+                        ),
+                        *(
+                            Target(
+                                f"`/search?q={query}` ({kind}), {args.large_posts:,} posts",
+                                "/search?" + urlencode({"q": query}),
+                            )
+                            for kind, query in SEARCHES.items()
+                        ),
+                    ]
+                    results += measure(server, wanted(large), connections, args.duration, bare)
 
     table = markdown_table(results, connections)
     print("\n" + table)
