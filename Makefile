@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test lint format bench bench-large lock translations
+.PHONY: install run test lint format bench bench-instructions bench-large lock translations
 
 # Every package, direct and indirect, at the version the lock pins (hashes
 # checked); the project itself then goes in without resolving anything more.
@@ -60,6 +60,11 @@ translations: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Instructions per request, counted by valgrind: the figure to compare before
+# and after a change on a busy machine (see docs/performance.md).
+bench-instructions: install
+	$(BIN)/python -m bench.instructions
 
 # The large database (SPEC 8.6): fills DATABASE_URL once (about 5 minutes for a
 # million posts on PostgreSQL), then measures the pages that must stay fast.
