@@ -133,7 +133,10 @@ class Role(Base):
     }
 
     def has_permission(self, perm: Permission) -> bool:
-        return self.permissions & perm == perm
+        # Plain integers: `int & Permission` builds a new flag member through
+        # enum's machinery, and a list page asks once per post.
+        value = int(perm)
+        return self.permissions & value == value
 
     @classmethod
     async def insert_roles(cls, session: AsyncSession) -> bool:
