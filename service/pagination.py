@@ -34,6 +34,8 @@ from sqlalchemy import BigInteger, Select, bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
+from .db import read_rows
+
 T = TypeVar("T")
 # Lists up to this many rows are counted exactly, whatever the page. Counting
 # 10,000 index entries took 4-20 ms on PostgreSQL (1,266 buffers); 1,000, a tenth.
@@ -121,6 +123,8 @@ class Prepared:
     rows: AnySelect
     scalars: bool
     counted: AnySelect
+    # Whether `rows` selects plain columns only, no ORM entity (`db.read_rows`).
+    plain: bool
 
     @functools.cached_property
     def count(self) -> Select[int]:
@@ -140,7 +144,8 @@ def prepare(
     rows = _page_of(statement)
     if page_rows is not None:
         rows, scalars = page_rows(rows), False
-    return Prepared(rows, scalars, statement if count_of is None else count_of)
+    entities = any(d["expr"] is d.get("entity") for d in rows.column_descriptions)
+    return Prepared(rows, scalars, statement if count_of is None else count_of, not entities)
 
 
 async def paginate(
@@ -242,6 +247,8 @@ async def _rows(
 ) -> Sequence[Any]:
     """The rows of `prepared` on `page`."""
     window = {**params, _LIMIT: per_page, _OFFSET: (page - 1) * per_page}
+    if prepared.plain:
+        return (await read_rows(session, prepared.rows, window)).all()
     result = await session.execute(prepared.rows, window)
     return result.scalars().unique().all() if prepared.scalars else result.all()
 
@@ -251,10 +258,10 @@ async def count(
 ) -> int:
     """How many rows the list of `prepared` holds, counting no further than `bound` (None: all)."""
     if bound is None:
-        total = await session.scalar(_count_of(prepared.counted, bounded=False), params)
+        counted = await read_rows(session, _count_of(prepared.counted, bounded=False), params)
     else:
-        total = await session.scalar(prepared.count, {**params, _BOUND: bound})
-    return total or 0
+        counted = await read_rows(session, prepared.count, {**params, _BOUND: bound})
+    return counted.scalar() or 0
 
 
 # The names of the bound parameters of every list's page and count; 64-bit,

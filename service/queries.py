@@ -37,6 +37,7 @@ from sqlalchemy.orm import joinedload
 
 from . import search
 from .blocks import not_blocked_by
+from .db import read_rows
 from .models import Base, Block, Comment, Follow, Permission, Post, Role, User
 from .pagination import AnySelect, Pagination, Prepared, paginate, prepare
 from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
@@ -407,7 +408,7 @@ async def counted_post(
 ) -> tuple[PostRow, int] | None:
     """A post (without its author) and how many of its comments match `counted`: one statement."""
     statement = _counted_post_statement(tuple(counted))
-    row = (await session.execute(statement, {"post_id": post_id})).first()
+    row = (await read_rows(session, statement, {"post_id": post_id})).first()
     return None if row is None else _counted_post_row(row)
 
 
@@ -421,7 +422,7 @@ _POST_WITH_AUTHOR = (
 
 async def post_with_author(session: AsyncSession, post_id: int) -> PostRow | None:
     """The post `post_id` with its author, as the lists show it; None if there is none."""
-    row = (await session.execute(_POST_WITH_AUTHOR, {"post_id": post_id})).first()
+    row = (await read_rows(session, _POST_WITH_AUTHOR, {"post_id": post_id})).first()
     if row is None:
         return None
     id, body, body_html, timestamp, author_id, *author = row
