@@ -7,7 +7,7 @@ column shown, its author's included), a post's comment count, the page's
 language and the app's root path. Exactly those make the cache key, so an
 edited post, a renamed author or a new comment makes a new key: nothing
 shown is ever stale, and the old entries leave the LRU. The page links under
-a list are keyed the same way, on everything they show (`pagination_nav`),
+a list are keyed the same way, on everything they show (`pagination_widget`),
 and so is the navigation bar (`navbar`), whose forms get the reader's CSRF
 token in place of a stand-in each time it is served.
 
@@ -148,15 +148,19 @@ def comment_items(comments: Sequence[CommentRow], moderate: bool, page: int | No
     return [cached(comment, moderate, language, root) for comment in comments]
 
 
-def pagination_nav(
-    pagination: Pagination[Any], endpoint: str, fragment: str, arguments: dict[str, Any]
+def pagination_widget(
+    pagination: Pagination[Any], endpoint: str, fragment: str = "", **arguments: Any
 ) -> Markup:
-    """The page links under a page of a list: the same for every reader of that page.
+    """The page links under a list of more than one page: the same for every reader of it.
 
-    They depend on the page, the count, the link's endpoint, arguments and
-    anchor, the language and the root path; the links of a long list were
-    about 5% of its page's CPU.
+    `endpoint` and `arguments` make each link's URL, `fragment` its anchor.
+    The links depend on the page, the count, those, the language and the
+    root path; the links of a long list were about 5% of its page's CPU. A
+    function rather than a template macro: importing a macro costs each
+    render that imports it a pass over every template global.
     """
+    if pagination.pages <= 1:
+        return Markup()
     return _cache().page_links(
         pagination.page,
         pagination.per_page,
@@ -196,6 +200,6 @@ def init_app(app: Quart) -> None:
     app.jinja_env.globals.update(
         post_items=post_items,
         comment_items=comment_items,
-        pagination_nav=pagination_nav,
+        pagination_widget=pagination_widget,
         navbar=navbar,
     )
