@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import re
 import shutil
@@ -40,12 +39,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.run import (
+    ANONYMOUS,
     BARE_LABEL,
     FAKE_PASSWORD,
     ROOT,
+    SIGNED_IN,
     SMALL,
+    TOKEN,
     _sample_rows,
+    basic_auth,
     flasky_environment,
+    read_endpoints,
     seeded_database,
     sqlite_url,
 )
@@ -61,7 +65,6 @@ Target = tuple[str, Any, str, dict[str, str]]
 async def _client_targets(app: Any, database_url: str) -> list[Target]:
     """(label, test client, path, headers) of every endpoint bench/run.py measures but the write."""
     post_id, username, email = await _sample_rows(database_url)
-    anonymous = app.test_client(use_cookies=False)
     signed_in = app.test_client()
     form = await (await signed_in.get("/auth/login")).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
@@ -72,21 +75,17 @@ async def _client_targets(app: Any, database_url: str) -> list[Target]:
     )
     assert login.status_code == 302, f"login failed: {login.status_code}"
     api = app.test_client()
-    password = base64.b64encode(f"{email}:{FAKE_PASSWORD}".encode()).decode()
-    issued = await api.post("/api/v1/tokens/", headers={"Authorization": f"Basic {password}"})
+    password = {"Authorization": basic_auth(email, FAKE_PASSWORD)}
+    issued = await api.post("/api/v1/tokens/", headers=password)
     api_token = (await issued.get_json())["token"]
-    bearer = {"Authorization": "Basic " + base64.b64encode(f"{api_token}:".encode()).decode()}
-    pages = [
-        ("`/`", "/"),
-        ("`/post/<id>`", f"/post/{post_id}"),
-        ("`/user/<name>`", f"/user/{username}"),
-    ]
+    clients = {
+        ANONYMOUS: (app.test_client(use_cookies=False), {}),
+        SIGNED_IN: (signed_in, {}),
+        TOKEN: (api, {"Authorization": basic_auth(api_token, "")}),
+    }
     return [
-        *((label, anonymous, path, {}) for label, path in pages),
-        ("`/auth/login`", anonymous, "/auth/login", {}),
-        *((f"{label} (signed in)", signed_in, path, {}) for label, path in pages),
-        ("`/api/v1/posts/?page=2` (token)", api, "/api/v1/posts/?page=2", bearer),
-        ("`/api/v1/posts/<id>` (token)", api, f"/api/v1/posts/{post_id}", bearer),
+        (label, clients[caller][0], path, clients[caller][1])
+        for label, path, caller in read_endpoints(post_id, username)
     ]
 
 

@@ -438,36 +438,53 @@ def post_script(directory: Path) -> Path:
     return script
 
 
+# Who requests an endpoint: nobody (wrk sends no cookies), the fake user's
+# browser, signed in through the form, or an API client with a token.
+ANONYMOUS, SIGNED_IN, TOKEN = "anonymous", "signed in", "token"
+WRITE_LABEL = "`POST /api/v1/posts/` (token, a write)"
+
+
+def read_endpoints(post_id: int, username: str) -> list[tuple[str, str, str]]:
+    """(label, path, caller) of each endpoint that reads: the rows of SPEC §8.6's goal.
+
+    bench/run.py and bench/instructions.py measure the same list.
+    """
+    pages = [
+        ("`/`", "/"),
+        ("`/post/<id>`", f"/post/{post_id}"),
+        ("`/user/<name>`", f"/user/{username}"),
+    ]
+    return [
+        *((label, path, ANONYMOUS) for label, path in pages),
+        ("`/auth/login`", "/auth/login", ANONYMOUS),
+        *((f"{label} (signed in)", path, SIGNED_IN) for label, path in pages),
+        ("`/api/v1/posts/?page=2` (token)", "/api/v1/posts/?page=2", TOKEN),
+        ("`/api/v1/posts/<id>` (token)", f"/api/v1/posts/{post_id}", TOKEN),
+    ]
+
+
 def flasky_targets(base_url: str, database_url: str, only: str, scratch: Path) -> list[Target]:
     """The pages and API calls measured, restricted to labels containing `only`."""
     post_id, username, email = asyncio.run(_sample_rows(database_url))
     print(f"   post {post_id}, user {username}: a median number of comments and posts")
-    pages = [
-        Target("`/`", "/"),
-        Target("`/post/<id>`", f"/post/{post_id}"),
-        Target("`/user/<name>`", f"/user/{username}"),
-        Target("`/auth/login`", "/auth/login"),
+    endpoints = [
+        (label, path, caller)
+        for label, path, caller in [
+            *read_endpoints(post_id, username),
+            (WRITE_LABEL, "/api/v1/posts/", TOKEN),
+        ]
+        if only.lower() in label.lower()
     ]
-    signed_in = [
-        Target(f"{page.label} (signed in)", page.path)
-        for page in pages
-        if page.path != "/auth/login"
+    callers = {caller for _label, _path, caller in endpoints}
+    headers: dict[str, dict[str, str]] = {ANONYMOUS: {}}
+    if SIGNED_IN in callers:
+        headers[SIGNED_IN] = {"Cookie": login_cookies(base_url, email)}
+    if TOKEN in callers:
+        headers[TOKEN] = {"Authorization": basic_auth(api_token(base_url, email), "")}
+    return [
+        Target(label, path, headers[caller], post_script(scratch) if label == WRITE_LABEL else None)
+        for label, path, caller in endpoints
     ]
-    api = [
-        ("`/api/v1/posts/?page=2` (token)", "/api/v1/posts/?page=2", None),
-        ("`/api/v1/posts/<id>` (token)", f"/api/v1/posts/{post_id}", None),
-        ("`POST /api/v1/posts/` (token, a write)", "/api/v1/posts/", post_script(scratch)),
-    ]
-    targets = [t for t in pages if only.lower() in t.label.lower()]
-    signed_in = [t for t in signed_in if only.lower() in t.label.lower()]
-    if signed_in:
-        cookie = {"Cookie": login_cookies(base_url, email)}
-        targets += [Target(t.label, t.path, cookie) for t in signed_in]
-    api = [call for call in api if only.lower() in call[0].lower()]
-    if api:
-        token = {"Authorization": basic_auth(api_token(base_url, email), "")}
-        targets += [Target(label, path, token, script) for label, path, script in api]
-    return targets
 
 
 def goal(label: str) -> float | None:
