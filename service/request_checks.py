@@ -17,10 +17,10 @@ from typing import NoReturn
 
 from quart import Quart, abort, request
 
+from .csrf import UNSAFE_METHODS
 from .i18n import gettext as _
 
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 # The largest id an INTEGER column holds.
 MAX_ID = 2**31 - 1
@@ -59,7 +59,7 @@ def init_app(app: Quart) -> None:
         if any(_out_of_id_range(value) for value in (request.view_args or {}).values()):
             abort(404)
         # Only the methods whose form a view or the CSRF check reads.
-        if request.method in BODY_METHODS and request.mimetype in FORM_MIMETYPES:
+        if request.method in UNSAFE_METHODS and request.mimetype in FORM_MIMETYPES:
             form = await request.form
             if not _all_storable(form.items(multi=True)):
                 _refuse()
