@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.i18n import locale_from_header, supported_locale
 from service.models import User
+from service.templating import synchronous_environment
 from tests.blog import add_comment, add_posts
 from tests.conftest import Mailbox
 
@@ -341,3 +342,27 @@ async def test_the_api_stays_english(
     assert body["message"].isascii()
     response = await client.get("/api/v1/no-such-thing", headers=ZH)
     assert await response.get_json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize(
+    ("autoescape", "expected"),
+    [
+        (True, '<a href="#">&lt;i&gt;</a> 100% <a href="#">&lt;i&gt;</a> 2 条评论'),
+        (False, '<a href="#"><i></a> 100% <a href="#"><i></a> 2 条评论'),
+    ],
+)
+async def test_template_translations_escape_only_what_they_fill_in(
+    app: Quart, autoescape: bool, expected: str
+) -> None:
+    # A message is trusted HTML (it is the template's); the values filled in
+    # are not, where the template escapes. `%%` is a percent sign.
+    source = (
+        "{% autoescape " + str(autoescape).lower() + " %}"
+        """{{ _('<a href="#">%(place)s</a>', place='<i>') }} {{ _('100%%') }} """
+        """{% trans place='<i>' %}<a href="#">{{ place }}</a>{% endtrans %} """
+        "{{ ngettext('%(num)d Comment', '%(num)d Comments', 2) }}{% endautoescape %}"
+    )
+    async with app.test_request_context("/", headers=ZH):
+        await app.preprocess_request()
+        template = synchronous_environment(app).from_string(source)
+        assert template.render() == expected
