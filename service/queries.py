@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -130,11 +130,29 @@ class PostPage:
     comment_counts: dict[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileUser:
+    """The user of a profile: the columns of `User` that its page shows."""
+
+    id: int
+    username: str
+    email: str
+    avatar_hash: str | None
+    name: str | None
+    location: str | None
+    about_me: str | None
+    member_since: datetime
+    last_seen: datetime
+
+
+_PROFILE_USER_COLUMNS = tuple(getattr(User, field.name) for field in fields(ProfileUser))
+
+
 @dataclass(frozen=True)
 class Profile:
     """A user as their profile page shows them."""
 
-    user: User
+    user: ProfileUser
     post_count: int
     comment_count: int
     follower_count: int
@@ -364,7 +382,7 @@ def _profile_statement(viewer: bool) -> AnySelect:
     """`profile`'s statement, for a viewer (their follows and block) or nobody; built once."""
     facts = _VIEWER_FACTS if viewer else (false(),) * len(_VIEWER_FACTS)
     return select(
-        User,
+        *_PROFILE_USER_COLUMNS,
         _count(Post, Post.author_id == User.id),
         _count(Comment, Comment.author_id == User.id),
         _count(Follow, Follow.followed_id == User.id),
@@ -374,14 +392,20 @@ def _profile_statement(viewer: bool) -> AnySelect:
 
 
 async def profile(session: AsyncSession, username: str, viewer_id: int | None) -> Profile | None:
-    """The user named `username` with every count their profile shows, in one statement."""
+    """The user named `username` with every count their profile shows, in one statement.
+
+    Plain columns rather than a `User`: the ORM's loading of one object
+    cost about as much as the statement (~0.35 million instructions).
+    """
     statement = _profile_statement(viewer_id is not None)
     values = {"username": username, "viewer_id": viewer_id}
-    row = (await session.execute(statement, values)).first()
+    row = (await read_rows(session, statement, values)).first()
     if row is None:
         return None
-    user, posts, comments, followers, following, *viewer_facts = row
+    shown = len(_PROFILE_USER_COLUMNS)
+    posts, comments, followers, following, *viewer_facts = row[shown:]
     followed, follows, blocked = (bool(fact) for fact in viewer_facts)
+    user = ProfileUser(*row[:shown])
     return Profile(user, posts, comments, followers, following, followed, follows, blocked)
 
 
