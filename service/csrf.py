@@ -21,7 +21,7 @@ from quart import Quart, abort, g, request, session
 
 from .config import current_config
 from .i18n import gettext as _
-from .signing import UncompressedSerializer
+from .signing import UncompressedSerializer, serializer
 
 SESSION_KEY = "csrf"
 FIELD_NAME = "csrf_token"
@@ -32,7 +32,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _serializer() -> UncompressedSerializer:
-    return UncompressedSerializer(current_config().secret_key, salt="csrf-token")
+    return serializer((current_config().secret_key,), "csrf-token")
 
 
 def new_session_secret() -> None:

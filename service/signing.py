@@ -11,6 +11,7 @@ bytes of a hex secret. Without it a token is 88 characters instead of ~60;
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
@@ -28,6 +29,27 @@ class UncompressedSerializer(URLSafeTimedSerializer):
         return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
 
+# A serializer holds only its settings, so one serves every request: making
+# one tries its JSON serializer on `{}` (to learn whether it gives text), and
+# a page made up to three (the session read and written, the CSRF token).
+@functools.lru_cache(maxsize=16)
+def serializer(
+    keys: tuple[Any, ...],
+    salt: str,
+    payload_serializer: Any = None,
+    key_derivation: str | None = None,
+    digest_method: Any = None,
+) -> UncompressedSerializer:
+    """The `UncompressedSerializer` of these settings (made once)."""
+    signer_kwargs = {"key_derivation": key_derivation, "digest_method": digest_method}
+    return UncompressedSerializer(
+        keys,
+        salt=salt,
+        serializer=payload_serializer,
+        signer_kwargs={name: value for name, value in signer_kwargs.items() if value is not None},
+    )
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Quart's signed-cookie session, signed by `UncompressedSerializer` (same keys and salt)."""
 
@@ -35,16 +57,8 @@ class SessionInterface(SecureCookieSessionInterface):
         if not app.secret_key:
             return None
         # itsdangerous takes the current key last, after the fallbacks.
-        keys = [*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key]
-        return UncompressedSerializer(
-            keys,
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={
-                "key_derivation": self.key_derivation,
-                "digest_method": self.digest_method,
-            },
-        )
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        return serializer(keys, self.salt, self.serializer, self.key_derivation, self.digest_method)
 
 
 def init_app(app: Quart) -> None:
