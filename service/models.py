@@ -49,6 +49,7 @@ __all__ = [
     "Permission",
     "Post",
     "RecoveryCode",
+    "Rights",
     "Role",
     "User",
 ]
@@ -105,6 +106,14 @@ class Permission(enum.IntFlag):
     ADMIN = 16
 
 
+def grants(permissions: int, perm: Permission) -> bool:
+    """Whether a role's `permissions` include `perm`."""
+    # Plain integers: `int & Permission` builds a new flag member through
+    # enum's machinery, and a list page asks once per post.
+    value = int(perm)
+    return permissions & value == value
+
+
 class Role(Base):
     __tablename__ = "roles"
 
@@ -133,10 +142,7 @@ class Role(Base):
     }
 
     def has_permission(self, perm: Permission) -> bool:
-        # Plain integers: `int & Permission` builds a new flag member through
-        # enum's machinery, and a list page asks once per post.
-        value = int(perm)
-        return self.permissions & value == value
+        return grants(self.permissions, perm)
 
     @classmethod
     async def insert_roles(cls, session: AsyncSession) -> bool:
@@ -177,7 +183,29 @@ class Follow(Base):
     followed: Mapped[User] = relationship(foreign_keys=[followed_id], lazy="raise")
 
 
-class User(Base):
+class Rights:
+    """What a user may do, from the permissions of their role: for `User`, and for
+    plain rows of a user read without the ORM (`service.api.authentication`)."""
+
+    if TYPE_CHECKING:
+        id: int
+
+    def role_permissions(self) -> int:
+        """The permissions of the user's role; 0 without one."""
+        raise NotImplementedError
+
+    def can(self, perm: Permission) -> bool:
+        return grants(self.role_permissions(), perm)
+
+    def is_administrator(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+    def can_change(self, post: Post | PostRow) -> bool:
+        """Whether this user may edit or delete `post`: its author or an administrator."""
+        return post.author_id == self.id or self.is_administrator()
+
+
+class User(Rights, Base):
     __tablename__ = "users"
     # Ids are never reused (SQLite would reuse the largest after a deletion):
     # a login cookie names an id, and must not outlive the account it named.
@@ -229,16 +257,9 @@ class User(Base):
         self.email = email.lower()
         self.avatar_hash = self.email_hash(self.email)
 
-    def can(self, perm: Permission) -> bool:
+    def role_permissions(self) -> int:
         """Needs `role` loaded; every query for a current user loads it."""
-        return self.role is not None and self.role.has_permission(perm)
-
-    def is_administrator(self) -> bool:
-        return self.can(Permission.ADMIN)
-
-    def can_change(self, post: Post | PostRow) -> bool:
-        """Whether this user may edit or delete `post`: its author or an administrator."""
-        return post.author_id == self.id or self.is_administrator()
+        return self.role.permissions if self.role is not None else 0
 
     def end_all_sessions(self) -> None:
         self.session_generation = (self.session_generation or 0) + 1

@@ -38,7 +38,7 @@ from sqlalchemy.orm import joinedload
 from . import search
 from .blocks import not_blocked_by
 from .db import read_rows
-from .models import Base, Block, Comment, Follow, Permission, Post, Role, User
+from .models import Base, Block, Comment, Follow, Permission, Post, Rights, Role, User
 from .pagination import AnySelect, Pagination, Prepared, paginate, prepare
 from .search import USERS_SHOWN, Query, matches_counted, posts_matching, users_matching
 
@@ -182,7 +182,7 @@ _EVERY_COMMENT = true()
 _ENABLED_COMMENT = Comment.disabled.is_(False)
 
 
-def comments_visible_to(user: User) -> ColumnElement[bool]:
+def comments_visible_to(user: Rights) -> ColumnElement[bool]:
     """Which comments `user` may read in the API: moderators all, everyone else the enabled ones."""
     return _EVERY_COMMENT if user.can(Permission.MODERATE) else _ENABLED_COMMENT
 

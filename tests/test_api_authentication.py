@@ -16,8 +16,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api import authentication
-from service.models import ApiToken, User, utcnow
+from service.models import ApiToken, Permission, Role, User, utcnow
 
+from .blog import add_comment, add_post
 from .fixtures import ApiAuth, Client, CountStatements, MakeUser
 
 INVALID = {"error": "unauthorized", "message": "Invalid credentials"}
@@ -106,6 +107,39 @@ async def test_token_authenticates(client: Client, make_user: MakeUser, api_auth
     token = await new_token(client, api_auth)
     response = await client.get("/api/v1/posts/", headers=api_auth(token))
     assert response.status_code == 200
+
+
+async def test_a_token_carries_its_users_rights(
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
+) -> None:
+    # What a token may do is its user's role's, read with the token.
+    db.add(Role(name="Reader", permissions=int(Permission.FOLLOW | Permission.COMMENT)))
+    await db.commit()
+    john = await make_user("john")
+    await make_user("reader", role="Reader")
+    await make_user("admin", role="Administrator")
+    post = await add_post(db, john, "post")
+    await add_comment(db, post, john, "hidden", disabled=True)
+    reader = api_auth(await new_token(client, api_auth, "reader@flasky.dev"))
+    admin = api_auth(await new_token(client, api_auth, "admin@flasky.dev"))
+    owner = api_auth(await new_token(client, api_auth))
+
+    refused = await client.post("/api/v1/posts/", json={"body": "hi"}, headers=reader)
+    assert refused.status_code == 403
+    seen = {"reader": reader, "admin": admin, "owner": owner}
+    counts = {
+        name: (await (await client.get(f"/api/v1/posts/{post.id}", headers=h)).get_json())[
+            "comment_count"
+        ]
+        for name, h in seen.items()
+    }
+    assert counts == {"reader": 0, "admin": 1, "owner": 0}
+    edited = await client.put(f"/api/v1/posts/{post.id}", json={"body": "edited"}, headers=admin)
+    assert edited.status_code == 200
+    mine = await client.put(f"/api/v1/posts/{post.id}", json={"body": "mine"}, headers=owner)
+    assert mine.status_code == 200
+    theirs = await client.put(f"/api/v1/posts/{post.id}", json={"body": "no"}, headers=reader)
+    assert theirs.status_code == 403
 
 
 async def test_token_auth_runs_one_query_and_no_password_check(

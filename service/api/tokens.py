@@ -49,7 +49,7 @@ TOKEN_LIFETIME = 3600  # seconds
 )
 async def get_token() -> tuple[JSON, int, dict[str, str]]:
     caller = current_caller()
-    if caller.token is not None:
+    if caller.token_id is not None:
         invalid_credentials()
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -71,8 +71,8 @@ async def get_token() -> tuple[JSON, int, dict[str, str]]:
 @operation("Revoke the token this request authenticates with", status=204)
 async def revoke_token() -> Response:
     """Revoke the token this request authenticated with."""
-    token = current_caller().token
-    if token is None:
+    token_id = current_caller().token_id
+    if token_id is None:
         abort(
             400,
             "Only a token can be revoked: authenticate with the token as the user name "
@@ -80,5 +80,5 @@ async def revoke_token() -> Response:
         )
     session = get_session()
     async with write_transaction(session):
-        await session.delete(token)
+        await session.execute(delete(ApiToken).where(ApiToken.id == token_id))
     return no_content()
