@@ -73,6 +73,15 @@ class Form(_WTForm):
     async def validate_on_submit(self) -> bool:
         return request.method == "POST" and await self.validate_async()
 
+    def is_blank(self) -> bool:
+        """Whether the form is as its class makes it: nothing typed in or loaded, no errors.
+
+        A blank form is the same HTML for every reader (`service.fragments`).
+        """
+        return not self._prefix and all(
+            _is_empty(field) and not field.errors for field in self._fields.values()
+        )
+
 
 # An empty field (nothing typed in, nothing loaded into it) is the same HTML
 # for every reader: WTForms builds it from what `_empty_field_key` collects,
@@ -82,12 +91,18 @@ class Form(_WTForm):
 # whose choices may come from the database), is rendered each time.
 _empty_fields: OrderedDict[Hashable, Markup] = OrderedDict()
 _EMPTY_FIELDS_KEPT = 512
-_EMPTY_VALUES = (None, "", False)
+
+
+def _is_empty(field: Field) -> bool:
+    """Nothing typed in, nothing loaded, and no choices (a select's may come from the database)."""
+    data = field.data
+    empty = data is None or data is False or data == ""  # not 0, which shows as "0"
+    return empty and not field.raw_data and not hasattr(field, "choices")
 
 
 def _empty_field_key(field: Field, render_kw: dict[str, Any]) -> Hashable | None:
     """What the HTML of an empty `field` depends on; None when it is not empty."""
-    if field.raw_data or field.data not in _EMPTY_VALUES or hasattr(field, "choices"):
+    if not _is_empty(field):
         return None
     attributes = (
         _plain_items(render_kw),

@@ -12,7 +12,7 @@ from service.markdown import render_post
 from service.models import Comment, Post
 
 from .blog import add_comment, add_post
-from .fixtures import Client, MakeUser, SignedIn, read_html
+from .fixtures import Client, MakeUser, SignedIn, Submit, read_html
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -181,3 +181,42 @@ async def test_the_navbar_follows_the_page_its_search_and_language(client: Clien
     assert 'value="&lt;b&gt;bye"' in other and "hello" not in other
     chinese = _navbar(await read_html(await client.get("/", headers=ZH)))
     assert chinese != index and 'lang="zh-CN"' in chinese
+
+
+def _form(html: str) -> str:
+    return html.split("<main", 1)[1].split('<form method="post"', 1)[1].split("</form>", 1)[0]
+
+
+async def test_a_blank_form_is_shared_with_each_readers_token(
+    app: Quart, client: Client, submit: Submit
+) -> None:
+    browsers = [app.test_client() for _ in range(2)]
+    pages = [await read_html(await browser.get("/auth/login")) for browser in browsers]
+    forms = [_form(page) for page in pages]
+    first, second = (_tokens(form) for form in forms)
+    assert len(first) == 1 and first != second
+    assert forms[0].replace(first.pop(), "") == forms[1].replace(second.pop(), "")
+    assert "保持登录" in _form(await read_html(await client.get("/auth/login", headers=ZH)))
+
+    # What a reader typed, and what was wrong with it, is theirs alone.
+    refused = _form(await read_html(await submit(client, "/auth/login", {"email": "x@y.z"})))
+    assert 'value="x@y.z"' in refused and "This field is required." in refused
+    again = _form(await read_html(await browsers[0].get("/auth/login")))
+    assert "x@y.z" not in again and "This field is required." not in again
+    (token,) = _tokens(again)
+    login = await browsers[0].post(
+        "/auth/login", form={"email": "x@y.z", "password": "wrong", "csrf_token": token}
+    )
+    assert login.status_code == 200  # the token was good: the password was not
+
+
+async def test_a_post_form_with_text_in_it_shows_that_text(
+    client: Client, make_user: MakeUser, signed_in: SignedIn, db: AsyncSession
+) -> None:
+    john = await make_user("john")
+    post = await add_post(db, john, "my *own* words")
+    async with signed_in(client, john):
+        blank = _form(await read_html(await client.get("/")))
+        editing = _form(await read_html(await client.get(f"/edit/{post.id}")))
+    assert 'name="body"' in blank and "my *own* words" not in blank
+    assert "my *own* words" in editing and _tokens(editing) == _tokens(blank)
