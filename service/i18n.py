@@ -38,6 +38,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from quart import (
     Quart,
+    Request,
     Response,
     abort,
     g,
@@ -49,6 +50,8 @@ from quart import (
 )
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from wtforms.i18n import get_builtin_gnu_translations
 
 from .config import current_config
@@ -112,15 +115,22 @@ def _saved_locale() -> str | None:
 
 def negotiate_locale() -> str:
     """This request's language, in the order of SPEC §8.1."""
-    if request.path.startswith("/api/"):
+    current: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if current.path.startswith("/api/"):
         return SOURCE_LOCALE
-    cookie = request.cookies.get(COOKIE_NAME)
+    cookie = current.cookies.get(COOKIE_NAME)
     return (
         _saved_locale()
         or (cookie if cookie in LOCALES else None)
-        or locale_from_header(request.accept_languages)
+        or _header_locale(current.headers.get("Accept-Language"))
         or current_config().default_locale
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _header_locale(header: str | None) -> str | None:
+    # Browsers send a handful of distinct headers; each is parsed once.
+    return locale_from_header(parse_accept_header(header, LanguageAccept)) if header else None
 
 
 def current_locale() -> str:

@@ -152,11 +152,14 @@ def init_app(app: Quart) -> None:
 
     @app.before_request
     async def _load_current_user() -> None:
-        if request.blueprint == "api" or request.endpoint == "static":
+        endpoint = request.endpoint or ""
+        if endpoint.startswith("api.") or endpoint == "static":
             return
-        if current_user.auth_id is None:
+        # Resolved once: each read through quart-auth's proxy finds its extension again.
+        session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+        if session_user.auth_id is None:
             return
-        user = await current_user.load()  # type: ignore[attr-defined]
+        user = await session_user.load()
         if user is None:
             logout_user()
         else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NoReturn
 
-from quart import Quart, abort, request
+from quart import Quart, Request, abort, request
 
 from .csrf import UNSAFE_METHODS
 from .i18n import gettext as _
@@ -54,12 +54,14 @@ def _refuse() -> NoReturn:
 def init_app(app: Quart) -> None:
     @app.before_request
     async def _refuse_unstorable_input() -> None:
-        if not storable(request.path) or not _all_storable(request.args.items(multi=True)):
+        # The request itself, not its proxy: a read through it costs ~5,000 instructions.
+        current: Request = request._get_current_object()  # type: ignore[attr-defined]
+        if not storable(current.path) or not _all_storable(current.args.items(multi=True)):
             _refuse()
-        if any(_out_of_id_range(value) for value in (request.view_args or {}).values()):
+        if current.view_args and any(map(_out_of_id_range, current.view_args.values())):
             abort(404)
         # Only the methods whose form a view or the CSRF check reads.
-        if request.method in UNSAFE_METHODS and request.mimetype in FORM_MIMETYPES:
-            form = await request.form
+        if current.method in UNSAFE_METHODS and current.mimetype in FORM_MIMETYPES:
+            form = await current.form
             if not _all_storable(form.items(multi=True)):
                 _refuse()
