@@ -36,7 +36,7 @@ from .csrf import generate_csrf_token, hidden_field
 from .forms import Form
 from .i18n import current_locale
 from .i18n import gettext as _
-from .identity import SessionUser, TemplateUser, current_db_user
+from .identity import SessionUser, TemplateUser, current_reader
 from .models import Permission
 from .pagination import Pagination
 from .queries import CommentRow, PostRow
@@ -154,7 +154,7 @@ def post_items(posts: Sequence[PostRow], comment_counts: Mapping[int, int]) -> l
     The reader, the language and the root path are looked up once for the
     list rather than once per post.
     """
-    reader = current_db_user()
+    reader = current_reader()
     cached, language, root = _cache().post, current_locale(), request.root_path
     # `Rights.can_change` (its author or an administrator), with the reader's
     # rights asked once for the list: asking per post was 5% of a page.
@@ -219,7 +219,7 @@ def navbar(search_query: str) -> Markup:
     the index's CPU.
     """
     session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-    user, reader = session_user.user, None
+    user, reader = session_user.reader, None
     if user is not None:
         shown = (user.id, user.username, user.email, user.avatar_hash)
         reader = (*shown, user.can(Permission.MODERATE), session_user.unread_notifications)

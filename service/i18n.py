@@ -50,12 +50,14 @@ from quart import (
 )
 from quart.typing import ResponseReturnValue
 from quart_auth import current_user
+from sqlalchemy import update
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from wtforms.i18n import get_builtin_gnu_translations
 
 from .config import current_config
 from .db import get_session, write_transaction
+from .models import User
 from .templating import isoformat
 
 LOCALES = ("en", "zh-CN")
@@ -108,8 +110,8 @@ def locale_from_header(accepted: Iterable[tuple[str, float]]) -> str | None:
 def _saved_locale() -> str | None:
     # quart-auth's user; the `User` row was loaded by service.identity's
     # before-request hook (importing that module here would be circular).
-    user = getattr(current_user, "user", None)
-    locale = getattr(user, "locale", None)
+    reader = getattr(current_user, "reader", None)
+    locale = getattr(reader, "locale", None)
     return locale if locale in LOCALES else None
 
 
@@ -300,10 +302,11 @@ async def set_language() -> ResponseReturnValue:
     locale = form.get("lang")
     if locale not in LOCALES:
         abort(400, gettext("Unknown language."))
-    user = getattr(current_user, "user", None)
-    if user is not None and user.locale != locale:
-        async with write_transaction(get_session()):
-            user.locale = locale
+    reader = getattr(current_user, "reader", None)
+    if reader is not None and reader.locale != locale:
+        session = get_session()
+        async with write_transaction(session):
+            await session.execute(update(User).where(User.id == reader.id).values(locale=locale))
     target = safe_next(form.get("next")) or url_for("main.index")
     response: Response = redirect(target)  # type: ignore[assignment]
     response.set_cookie(

@@ -4,35 +4,77 @@ The login cookie carries `"<user id>:<session generation>"`, signed by
 quart-auth. A cookie whose generation no longer matches the user's row names
 an ended session (password change, "log out everywhere") and is refused, so
 a copied cookie stops working when the user wants it to.
+
+A request reads its user as a `Reader` (their columns and their role's
+permissions, one statement with the unread count); a view that changes the
+account loads the `User` itself with `await signed_in_user()`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 from quart import Quart, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, current_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
-from .db import get_session, write_transaction
+from .db import get_session, read_rows, write_transaction
 from .errors import error_response, wants_json
 from .i18n import gettext as _
-from .models import Permission, User, utcnow
+from .models import Permission, Rights, Role, User, utcnow
 from .notifications import unread_count
 
 # `last_seen` is refreshed at most this often, so browsing does not write on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
+@dataclass(frozen=True, slots=True)
+class Reader(Rights):
+    """The signed-in user as pages read them: their columns, not an ORM object.
+
+    Read with the login cookie on every request, where the ORM's loading of a
+    `User` and its role cost about as much as the statement (0.37 of 0.91
+    million instructions). Views that change the account load the `User`
+    with `await signed_in_user()`.
+    """
+
+    id: int
+    username: str
+    email: str
+    avatar_hash: str | None
+    confirmed: bool
+    locale: str | None
+    last_seen: datetime
+    permissions: int
+
+    def role_permissions(self) -> int:
+        return self.permissions
+
+    @classmethod
+    def of(cls, user: User) -> Reader:
+        """The `Reader` of a loaded `User` (its role loaded)."""
+        values = {name: getattr(user, name) for name in _USER_FIELDS}
+        return cls(**values, permissions=user.role_permissions())
+
+
+# The columns a `Reader` holds, then its role's permissions (0 without a role).
+_USER_FIELDS = [field.name for field in fields(Reader) if field.name != "permissions"]
+READER_COLUMNS = (
+    *(getattr(User, name) for name in _USER_FIELDS),
+    func.coalesce(Role.permissions, 0),
+)
+
+
 class SessionUser(AuthUser):
-    """quart-auth's user, plus the database `User` its cookie names (loaded once per request)."""
+    """quart-auth's user, plus the `Reader` its cookie names (loaded once per request)."""
 
     def __init__(self, auth_id: str | None, action: Action = Action.PASS) -> None:
         super().__init__(auth_id, action)
-        self.user: User | None = None
+        self.reader: Reader | None = None
         # For the navbar badge; loaded with the user, in the same statement.
         self.unread_notifications = 0
         self._loaded = auth_id is None
@@ -41,17 +83,17 @@ class SessionUser(AuthUser):
     def of(cls, user: User) -> SessionUser:
         """A session for `user`, to pass to `quart_auth.login_user`."""
         session_user = cls(user.session_id)
-        session_user.user = user
+        session_user.reader = Reader.of(user)
         session_user._loaded = True
         return session_user
 
-    async def load(self) -> User | None:
+    async def load(self) -> Reader | None:
         if not self._loaded:
             self._loaded = True
-            loaded = await load_user_for_session(self.auth_id)
+            loaded = await load_reader(self.auth_id)
             if loaded is not None:
-                self.user, self.unread_notifications = loaded
-        return self.user
+                self.reader, self.unread_notifications = loaded
+        return self.reader
 
     @property
     async def is_authenticated(self) -> bool:
@@ -60,18 +102,18 @@ class SessionUser(AuthUser):
     # Synchronous views of the loaded user, for templates and permission checks.
     @property
     def id(self) -> int | None:
-        return self.user.id if self.user else None
+        return self.reader.id if self.reader else None
 
     @property
     def username(self) -> str | None:
-        return self.user.username if self.user else None
+        return self.reader.username if self.reader else None
 
     @property
     def confirmed(self) -> bool:
-        return bool(self.user and self.user.confirmed)
+        return bool(self.reader and self.reader.confirmed)
 
     def can(self, perm: Permission) -> bool:
-        return self.user is not None and self.user.can(perm)
+        return self.reader is not None and self.reader.can(perm)
 
     def is_administrator(self) -> bool:
         return self.can(Permission.ADMIN)
@@ -87,7 +129,7 @@ class TemplateUser:
 
     def __init__(self, session_user: SessionUser) -> None:
         self._session_user = session_user
-        self.is_authenticated = session_user.user is not None
+        self.is_authenticated = session_user.reader is not None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session_user, name)
@@ -100,16 +142,16 @@ async def _template_user() -> dict[str, TemplateUser]:
 
 
 # Built once: SQLAlchemy caches a statement's SQL but not the statement, and
-# building this one (with its loader option) and its cache key again on every
-# signed-in request cost about as much CPU as running it.
-_USER_FOR_SESSION = (
-    select(User, unread_count(User.id))
-    .options(joinedload(User.role))
+# building this one and its cache key again on every signed-in request cost
+# about as much CPU as running it.
+_READER_FOR_SESSION = (
+    select(User.session_generation, unread_count(User.id), *READER_COLUMNS)
+    .outerjoin(Role, User.role_id == Role.id)
     .where(User.id == bindparam("user_id"))
 )
 
 
-async def load_user_for_session(auth_id: str | None) -> tuple[User, int] | None:
+async def load_reader(auth_id: str | None) -> tuple[Reader, int] | None:
     """The user an auth id names, if its session generation is still current.
 
     With the number of their unread notifications, from the same statement.
@@ -118,31 +160,47 @@ async def load_user_for_session(auth_id: str | None) -> tuple[User, int] | None:
         user_id, generation = (int(part) for part in (auth_id or "").split(":"))
     except ValueError:
         return None
-    row = (await get_session().execute(_USER_FOR_SESSION, {"user_id": user_id})).first()
-    if row is None or row[0].session_generation != generation:
+    session = get_session()
+    row = (await read_rows(session, _READER_FOR_SESSION, {"user_id": user_id})).first()
+    if row is None or row[0] != generation:
         return None
-    return row[0], row[1]
+    return Reader(*row[2:]), row[1]
 
 
-def current_db_user() -> User | None:
-    """The database user of this request (loaded by the before-request hook)."""
-    return current_user.user  # type: ignore[attr-defined]
+def current_reader() -> Reader | None:
+    """The signed-in user of this request (loaded by the before-request hook), or None."""
+    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
+    return session_user.reader
 
 
-def signed_in_user() -> User:
-    """The logged-in user of a view behind `login_required` (401 if there is none)."""
-    user = current_db_user()
+def signed_in_reader() -> Reader:
+    """The signed-in user of a view behind `login_required` (401 if there is none)."""
+    reader = current_reader()
+    if reader is None:
+        raise Unauthorized()
+    return reader
+
+
+async def signed_in_user() -> User:
+    """The signed-in user's `User`, with their role: for a view that changes the account.
+
+    One statement (the session keeps it for the rest of the request); 401 if
+    nobody is signed in, or the account is gone since the request began.
+    """
+    reader = signed_in_reader()
+    user = await get_session().get(User, reader.id, options=[joinedload(User.role)])
     if user is None:
         raise Unauthorized()
     return user
 
 
-async def _touch_last_seen(user: User) -> None:
+async def _touch_last_seen(reader: Reader) -> None:
     now = utcnow()
-    if now - user.last_seen < LAST_SEEN_RESOLUTION:
+    if now - reader.last_seen < LAST_SEEN_RESOLUTION:
         return
-    async with write_transaction(get_session()):
-        user.last_seen = now
+    session = get_session()
+    async with write_transaction(session):
+        await session.execute(update(User).where(User.id == reader.id).values(last_seen=now))
 
 
 def init_app(app: Quart) -> None:
@@ -159,11 +217,11 @@ def init_app(app: Quart) -> None:
         session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
         if session_user.auth_id is None:
             return
-        user = await session_user.load()
-        if user is None:
+        reader = await session_user.load()
+        if reader is None:
             logout_user()
         else:
-            await _touch_last_seen(user)
+            await _touch_last_seen(reader)
 
     @app.errorhandler(Unauthorized)
     async def _login_first(_error: Unauthorized) -> ResponseReturnValue:

@@ -32,7 +32,7 @@ EXPORT_TIMEOUT = 10 * 60
 @login_required
 async def export() -> ResponseReturnValue:
     """`flasky-<username>.json`, streamed (see export.py for the paging and the format)."""
-    user = signed_in_user()
+    user = await signed_in_user()
     engine = current_app.extensions["db_engine"]
     response = Response(
         export_document(engine, user.id, profile_of(user)), mimetype="application/json"
@@ -61,7 +61,7 @@ async def _delete_page(
 @login_required
 async def delete() -> ResponseReturnValue:
     """What deleting the account takes with it, and the form that does it."""
-    user = signed_in_user()
+    user = await signed_in_user()
     db = get_session()
     form_class = DeleteAccountWithCodeForm if user.two_factor_enabled else DeleteAccountForm
     form = await form_class.from_request()

@@ -43,7 +43,7 @@ async def _status_page(form: TwoFactorDisableForm, status: int = 200) -> Respons
 @login_required
 async def two_factor() -> ResponseReturnValue:
     """The QR code and secret to scan, and the code that confirms them and turns two-factor on."""
-    user = signed_in_user()
+    user = await signed_in_user()
     if user.two_factor_enabled:
         return await _status_page(TwoFactorDisableForm())
     form = await TwoFactorSetupForm.from_request()
@@ -73,7 +73,7 @@ async def two_factor() -> ResponseReturnValue:
 @login_required
 async def two_factor_disable() -> ResponseReturnValue:
     """Turn two-factor off: the password and a code (throttled like a login)."""
-    user = signed_in_user()
+    user = await signed_in_user()
     if not user.two_factor_enabled:
         return redirect(url_for("auth.two_factor"))
     form = await TwoFactorDisableForm.from_request()

@@ -19,7 +19,7 @@ from ..email import absolute_url, send_email, wait_like_a_send
 from ..i18n import current_locale, ngettext
 from ..i18n import gettext as _
 from ..i18n import lazy_gettext as _l
-from ..identity import SessionUser, current_db_user, signed_in_user
+from ..identity import SessionUser, current_reader, signed_in_user
 from ..models import User
 from ..passwords import verify_password
 from ..signed_links import (
@@ -99,7 +99,7 @@ async def _send_confirmation(user: User) -> bool:
 
 @auth.before_app_request
 async def _send_unconfirmed_users_to_confirm() -> ResponseReturnValue | None:
-    user = current_db_user()
+    user = current_reader()
     if (
         user is not None
         and not user.confirmed
@@ -154,8 +154,9 @@ async def logout() -> ResponseReturnValue:
 @auth.route("/logout-everywhere", methods=["POST"])
 @login_required
 async def logout_everywhere() -> ResponseReturnValue:
+    user = await signed_in_user()
     async with write_transaction(get_session()):
-        signed_in_user().end_all_sessions()
+        user.end_all_sessions()
     _end_session()
     await flash(_("You have been logged out of every browser and device."), "info")
     return _home()
@@ -163,7 +164,7 @@ async def logout_everywhere() -> ResponseReturnValue:
 
 @auth.route("/register", methods=["GET", "POST"])
 async def register() -> ResponseReturnValue:
-    if current_db_user() is not None:
+    if current_reader() is not None:
         return _home()
     form = await RegistrationForm.from_request()
     if await form.validate_on_submit():
@@ -200,7 +201,7 @@ async def confirm(token: str) -> ResponseReturnValue:
         async with write_transaction(db):
             use.user.confirmed = True
         await flash(_("You have confirmed your account. Thanks!"), "success")
-    if current_db_user() is None:
+    if current_reader() is None:
         return redirect(url_for("auth.login"))
     return _home()
 
@@ -208,7 +209,7 @@ async def confirm(token: str) -> ResponseReturnValue:
 @auth.route("/confirm", methods=["POST"])
 @login_required
 async def resend_confirmation() -> ResponseReturnValue:
-    user = signed_in_user()
+    user = await signed_in_user()
     if user.confirmed:
         return _home()
     if await _send_confirmation(user):
@@ -220,7 +221,7 @@ async def resend_confirmation() -> ResponseReturnValue:
 
 @auth.route("/unconfirmed")
 async def unconfirmed() -> ResponseReturnValue:
-    user = current_db_user()
+    user = current_reader()
     if user is None or user.confirmed:
         return _home()
     return await render_template("auth/unconfirmed.html")
@@ -229,7 +230,7 @@ async def unconfirmed() -> ResponseReturnValue:
 @auth.route("/change-password", methods=["GET", "POST"])
 @login_required
 async def change_password() -> ResponseReturnValue:
-    user = signed_in_user()
+    user = await signed_in_user()
     form = await ChangePasswordForm.from_request()
     if await form.validate_on_submit():
         if await verify_password(user.password_hash, form.old_password.data):
@@ -244,7 +245,7 @@ async def change_password() -> ResponseReturnValue:
 
 @auth.route("/reset", methods=["GET", "POST"])
 async def password_reset_request() -> ResponseReturnValue:
-    if current_db_user() is not None:
+    if current_reader() is not None:
         return _home()
     form = await PasswordResetRequestForm.from_request()
     if await form.validate_on_submit():
@@ -268,7 +269,7 @@ async def password_reset_request() -> ResponseReturnValue:
 
 @auth.route("/reset/<token>", methods=["GET", "POST"])
 async def password_reset(token: str) -> ResponseReturnValue:
-    if current_db_user() is not None:
+    if current_reader() is not None:
         return _home()
     db = get_session()
     use = await use_token(db, RESET_PASSWORD, token)
@@ -286,7 +287,7 @@ async def password_reset(token: str) -> ResponseReturnValue:
 @auth.route("/change_email", methods=["GET", "POST"])
 @login_required
 async def change_email_request() -> ResponseReturnValue:
-    user = signed_in_user()
+    user = await signed_in_user()
     form = await ChangeEmailForm.from_request()
     if await form.validate_on_submit():
         if await verify_password(user.password_hash, form.password.data):
@@ -313,7 +314,7 @@ async def change_email_request() -> ResponseReturnValue:
 @auth.route("/change_email/<token>")
 @login_required
 async def change_email(token: str) -> ResponseReturnValue:
-    user = signed_in_user()
+    user = await signed_in_user()
     db = get_session()
     use = await use_token(db, CHANGE_EMAIL, token)
     new_email = use.claims.get("new_email") if use is not None else None

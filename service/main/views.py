@@ -20,7 +20,7 @@ from ..config import current_config
 from ..db import get_session, write_transaction
 from ..decorators import admin_required, can, permission_required
 from ..i18n import gettext as _
-from ..identity import current_db_user, signed_in_user
+from ..identity import current_reader, signed_in_reader, signed_in_user
 from ..limits import POST_BODY_MAX
 from ..markdown import TooComplex
 from ..models import Comment, Follow, NotificationKind, Permission, Post, User
@@ -34,7 +34,7 @@ SHOW_FOLLOWED_MAX_AGE = 30 * 24 * 60 * 60
 
 
 def _viewer_id() -> int | None:
-    user = current_db_user()
+    user = current_reader()
     return user.id if user else None
 
 
@@ -52,11 +52,11 @@ async def index() -> ResponseReturnValue:
         if await form.validate_async():
             session = get_session()
             body = form.body.data
-            post = Post(body=body, body_html=form.body_html, author_id=signed_in_user().id)
+            post = Post(body=body, body_html=form.body_html, author_id=signed_in_reader().id)
             async with write_transaction(session):
                 session.add(post)
             return redirect(url_for(".index"))
-    viewer = current_db_user()
+    viewer = current_reader()
     show_followed = viewer is not None and bool(request.cookies.get("show_followed"))
     config = current_config()
     if viewer is not None and show_followed:
@@ -124,7 +124,7 @@ async def user(username: str) -> str:
 @main.route("/edit-profile", methods=["GET", "POST"])
 @login_required
 async def edit_profile() -> ResponseReturnValue:
-    user = signed_in_user()
+    user = await signed_in_user()
     form = await EditProfileForm.from_request(obj=user)
     if await form.validate_on_submit():
         async with write_transaction(get_session()):
@@ -180,7 +180,7 @@ async def post(id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not can(Permission.COMMENT):
             abort(403)
-        if await blocks.is_blocked(session, post.author_id, signed_in_user().id):
+        if await blocks.is_blocked(session, post.author_id, signed_in_reader().id):
             abort(403, str(blocks.BLOCKED))
         if await form.validate_async():
             body = form.body.data
@@ -188,7 +188,7 @@ async def post(id: int) -> ResponseReturnValue:
                 body=body,
                 body_html=form.body_html,
                 post_id=post.id,
-                author_id=signed_in_user().id,
+                author_id=signed_in_reader().id,
             )
             async with write_transaction(session):
                 await notifications.add_comment(session, comment, post)
@@ -215,7 +215,7 @@ async def _editable_post(id: int) -> Post:
     post = await get_session().get(Post, id)
     if post is None:
         abort(404)
-    if not signed_in_user().can_change(post):
+    if not signed_in_reader().can_change(post):
         abort(403)
     return post
 
@@ -263,7 +263,7 @@ async def preview() -> Response:
 @permission_required(Permission.FOLLOW)
 async def follow(username: str) -> ResponseReturnValue:
     session = get_session()
-    viewer = signed_in_user()
+    viewer = signed_in_reader()
     user = await queries.user_by_username(session, username)
     if user is None:
         await flash(_("Invalid user."))
@@ -298,7 +298,7 @@ async def unfollow(username: str) -> ResponseReturnValue:
         await flash(_("Invalid user."))
         return redirect(url_for(".index"))
     async with write_transaction(session):
-        unfollowed = await queries.unfollow(session, signed_in_user().id, user.id)
+        unfollowed = await queries.unfollow(session, signed_in_reader().id, user.id)
     if unfollowed:
         await flash(_("You are not following %(username)s anymore.", username=user.username))
     else:

@@ -18,7 +18,7 @@ from ..config import current_config
 from ..db import get_session, write_transaction
 from ..decorators import permission_required
 from ..i18n import gettext as _
-from ..identity import signed_in_user
+from ..identity import Reader, signed_in_reader
 from ..models import Message, NotificationKind, Permission, User
 from ..pagination import page_arg
 from ..templating import render_template
@@ -31,7 +31,7 @@ async def _someone_else(username: str, yourself: str) -> User:
     user = await queries.user_by_username(get_session(), username)
     if user is None:
         abort(404)
-    if user.id == signed_in_user().id:
+    if user.id == signed_in_reader().id:
         abort(400, yourself)
     return user
 
@@ -40,7 +40,7 @@ async def _someone_else(username: str, yourself: str) -> User:
 @login_required
 async def inbox() -> str:
     pagination = await messages.inbox(
-        get_session(), signed_in_user().id, page_arg(), current_config().followers_per_page
+        get_session(), signed_in_reader().id, page_arg(), current_config().followers_per_page
     )
     return await render_template(
         "talk/inbox.html", conversations=pagination.items, pagination=pagination
@@ -50,7 +50,7 @@ async def inbox() -> str:
 @talk.route("/messages/<username>", methods=["GET", "POST"])
 @login_required
 async def conversation(username: str) -> ResponseReturnValue:
-    viewer = signed_in_user()
+    viewer = signed_in_reader()
     other = await _someone_else(username, _("You cannot send messages to yourself."))
     session = get_session()
     form = await MessageForm.from_request()
@@ -77,7 +77,7 @@ async def conversation(username: str) -> ResponseReturnValue:
     return page_html, 400 if request.method == "POST" else 200
 
 
-async def _send(form: MessageForm, viewer: User, other: User) -> bool:
+async def _send(form: MessageForm, viewer: Reader, other: User) -> bool:
     """Send the form's message; whether it was sent (if not, the form holds its errors).
 
     403 for those who may not write, or to someone who blocked them; 429 past the limit.
@@ -111,7 +111,7 @@ async def _send(form: MessageForm, viewer: User, other: User) -> bool:
 @talk.route("/notifications")
 @login_required
 async def notification_list() -> str:
-    viewer = signed_in_user()
+    viewer = signed_in_reader()
     session = get_session()
     pagination = await notifications.notifications_of(
         session, viewer.id, page_arg(), current_config().followers_per_page
@@ -131,7 +131,7 @@ async def block(username: str) -> ResponseReturnValue:
     user = await _someone_else(username, _("You cannot block yourself."))
     session = get_session()
     async with write_transaction(session):
-        await blocks.block(session, signed_in_user().id, user.id)
+        await blocks.block(session, signed_in_reader().id, user.id)
     await flash(_("You have blocked %(username)s.", username=user.username))
     return redirect(url_for("main.user", username=user.username))
 
@@ -142,7 +142,7 @@ async def unblock(username: str) -> ResponseReturnValue:
     user = await _someone_else(username, _("You cannot block yourself."))
     session = get_session()
     async with write_transaction(session):
-        unblocked = await blocks.unblock(session, signed_in_user().id, user.id)
+        unblocked = await blocks.unblock(session, signed_in_reader().id, user.id)
     if unblocked:
         await flash(_("You have unblocked %(username)s.", username=user.username))
     else:
