@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from . import sqlite_driver
 
@@ -171,8 +172,17 @@ async def read_rows(
     reads only: nothing pending is flushed, and changes belong inside
     `write_transaction`, which commits them.
     """
-    connection = await session.connection()
-    return await connection.execute(statement, params)
+    # One hop into SQLAlchemy's greenlet for the connection and the statement
+    # together (`await session.connection()`, then `execute` on it, made two).
+    # The driver adapters hold every row by the time `execute` returns.
+    result: Result[*tuple[Any, ...]] = await session.run_sync(_read, statement, params)
+    return result
+
+
+def _read(
+    session: Session, statement: Executable, params: Mapping[str, Any] | None
+) -> Result[*tuple[Any, ...]]:
+    return session.connection().execute(statement, params)
 
 
 # One queue of SQLite writers per engine and event loop (an asyncio lock belongs to one loop).
