@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from quart import Quart
 
 from .config import current_config
@@ -47,8 +47,11 @@ def avatar_url(user: User | Author, size: int = 100) -> str:
 
 
 def avatar_img(user: User | Author, size: int = 40, css_class: str = "rounded") -> Markup:
-    return Markup('<img class="{}" src="{}" alt="" width="{}" height="{}" loading="lazy">').format(
-        css_class, avatar_url(user, size), size, size
+    # Escaped into an f-string, as `csrf.hidden_field` (`Markup.format` is ~4x the CPU).
+    src, size = escape(avatar_url(user, size)), int(size)
+    return Markup(  # noqa: S704
+        f'<img class="{escape(css_class)}" src="{src}" alt="" width="{size}" height="{size}"'
+        ' loading="lazy">'
     )
 
 
