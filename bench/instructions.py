@@ -113,33 +113,47 @@ async def _inner(database_url: str, only: str, requests: int) -> None:
             print(f"measured: {label}", flush=True)
 
 
-def _instructions(dump: Path) -> int:
+def instructions(dump: Path) -> int:
+    """The instructions a file of counts holds."""
     found = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.MULTILINE)
     return int(found.group(1)) if found else 0
 
 
-def _outer(database_url: str, only: str, requests: int) -> None:
+def counted_run(out: Path, inner: list[str]) -> str:
+    """Run the Python command `inner` under callgrind, counts written at each marker; its output.
+
+    The counts go to `out`.1, `out`.2, … (`dumps`): file k holds what ran up
+    to the k-th marker since the one before it.
+    """
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        sys.exit("bench.instructions needs valgrind: apt-get install valgrind")
+        sys.exit("counting instructions needs valgrind: apt-get install valgrind")
+    command = [
+        valgrind, "--tool=callgrind", f"--dump-before={MARKER}",
+        f"--callgrind-out-file={out}", *inner,
+    ]  # fmt: skip
+    print("== counting under valgrind (about a minute)", flush=True)
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"the run under valgrind failed:\n{run.stdout}\n{run.stderr}")
+    return run.stdout
+
+
+def dumps(out: Path) -> list[Path]:
+    """The files of counts of a `counted_run`, in the order the markers were met."""
+    return sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
+
+
+def _outer(database_url: str, only: str, requests: int) -> None:
     with tempfile.TemporaryDirectory(prefix="flasky-callgrind-") as scratch:
         out = Path(scratch) / "callgrind.out"
         inner = [sys.executable, "-m", "bench.instructions", "--inner", database_url]
-        command = [
-            valgrind, "--tool=callgrind", f"--dump-before={MARKER}",
-            f"--callgrind-out-file={out}",
-            *inner, "--only", only, "--requests", str(requests),
-        ]  # fmt: skip
-        print("== counting under valgrind (about a minute)", flush=True)
-        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(f"the run under valgrind failed:\n{run.stdout}\n{run.stderr}")
-        labels = re.findall(r"^measured: (.+)$", run.stdout, re.MULTILINE)
-        # Dump k holds what ran up to the k-th marker: the odd ones (1, 3, …)
-        # end before a measured loop, the even ones hold it.
-        dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
+        stdout = counted_run(out, [*inner, "--only", only, "--requests", str(requests)])
+        labels = re.findall(r"^measured: (.+)$", stdout, re.MULTILINE)
+        # The odd files (1, 3, …) end before a measured loop, the even ones hold it.
+        counted = dumps(out)
         per_request = {
-            label: _instructions(dumps[2 * n + 1]) / requests for n, label in enumerate(labels)
+            label: instructions(counted[2 * n + 1]) / requests for n, label in enumerate(labels)
         }
     bare = per_request[BARE_LABEL]
     print("\n| endpoint | instructions per request (millions) | ratio |\n|---|---|---|")

@@ -24,16 +24,14 @@ import functools
 import inspect
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.instructions import MARKER, WARM_UP, _client_targets, _instructions
-from bench.run import ROOT, SMALL, flasky_environment, seeded_database, sqlite_url
+from bench.instructions import WARM_UP, _client_targets, counted_run, dumps, instructions
+from bench.run import SMALL, flasky_environment, seeded_database, sqlite_url
 
 OUTSIDE = "outside (test client, ASGI)"
 
@@ -142,27 +140,15 @@ async def _inner(database_url: str, only: str, requests: int) -> dict[str, Any]:
 
 
 def _outer(database_url: str, only: str, requests: int) -> None:
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        sys.exit("bench.phases needs valgrind: apt-get install valgrind")
     with tempfile.TemporaryDirectory(prefix="flasky-phases-") as scratch:
         out, labels = Path(scratch) / "callgrind.out", Path(scratch) / "labels.json"
         inner = [sys.executable, "-m", "bench.phases", "--inner", database_url, str(labels)]
-        command = [
-            valgrind, "--tool=callgrind", f"--dump-before={MARKER}",
-            f"--callgrind-out-file={out}",
-            *inner, "--only", only, "--requests", str(requests),
-        ]  # fmt: skip
-        print("== counting under valgrind (about a minute)", flush=True)
-        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(f"the run under valgrind failed:\n{run.stdout}\n{run.stderr}")
+        counted_run(out, [*inner, "--only", only, "--requests", str(requests)])
         recorded = json.loads(labels.read_text())
-        dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
-        # Dump 1 is the warm-up; dump k + 1 is the stretch that ended at the k-th marker after it.
+        # File 1 is the warm-up; file k + 1 the stretch that ended at the k-th marker after it.
         totals: collections.Counter[str] = collections.Counter()
-        for stretch, dump in zip(recorded["stretches"][1:], dumps[1:], strict=False):
-            totals[stretch] += _instructions(dump)
+        for stretch, dump in zip(recorded["stretches"][1:], dumps(out)[1:], strict=False):
+            totals[stretch] += instructions(dump)
     total = sum(totals.values())
     print(f"\n{recorded['endpoint']}: {total / requests / 1e6:.2f} million instructions a request")
     print("\n| phase | instructions per request (millions) | share |\n|---|---|---|")
