@@ -121,6 +121,13 @@ def _navigation(
     )
 
 
+def _fragment(
+    template: str, values: tuple[tuple[str, str], ...], language: str, root: str
+) -> Markup:
+    # `language` and `root` are only keys: the render reads them from the request.
+    return _render(template, **dict(values))
+
+
 def _blank_form(
     form_class: Callable[[], Form],
     template: str,
@@ -141,6 +148,7 @@ class _Cache:
         self.page_links = functools.lru_cache(maxsize=_CACHED_ITEMS)(_page_links)
         self.navigation = functools.lru_cache(maxsize=_CACHED_ITEMS)(_navigation)
         self.blank_form = functools.lru_cache(maxsize=_CACHED_ITEMS)(_blank_form)
+        self.fragment = functools.lru_cache(maxsize=_CACHED_ITEMS)(_fragment)
 
 
 def _cache() -> _Cache:
@@ -238,6 +246,16 @@ def _form(form: Form, template: str, **context: Any) -> Markup:
     return _with_token(blank)
 
 
+def fragment(template: str, **values: str) -> Markup:
+    """An included template whose HTML depends only on `values`, the language and the root path.
+
+    Rendered once per those (a feed's link and icon: an include of each cost
+    a page ~0.13 million instructions, for the same few lines every time).
+    """
+    key = tuple(sorted(values.items()))
+    return _cache().fragment(template, key, current_locale(), request.root_path)
+
+
 def render_form(
     form: Form, action: str = "", button: str | None = None, id: str | None = None
 ) -> Markup:
@@ -263,5 +281,6 @@ def init_app(app: Quart) -> None:
         pagination_widget=pagination_widget,
         navbar=navbar,
         render_form=render_form,
+        fragment=fragment,
         post_form=post_form,
     )

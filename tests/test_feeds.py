@@ -149,6 +149,12 @@ async def test_the_index_and_profiles_announce_and_link_their_feeds(
         '<link rel="alternate" type="application/atom+xml" href="/user/john/feed.atom"' in profile
     )
     assert profile.count('href="/user/john/feed.atom"') == 2
+    # Each profile its own feed, each language its own words (the links are cached).
+    await make_user("susan")
+    other = await read_html(await client.get("/user/susan"), status=200)
+    assert other.count('href="/user/susan/feed.atom"') == 2 and "/user/john/" not in other
+    chinese = await read_html(await client.get("/", headers={"Accept-Language": "zh-CN"}))
+    assert 'title="Atom 订阅源"' in chinese and 'title="Atom feed"' not in chinese
 
 
 async def test_conditional_gets_answer_304_without_a_body(
