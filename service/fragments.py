@@ -165,7 +165,8 @@ def post_items(posts: Sequence[PostRow], comment_counts: Mapping[int, int]) -> l
     reader = current_reader()
     cached, language, root = _cache().post, current_locale(), request.root_path
     # `Rights.can_change` (its author or an administrator), with the reader's
-    # rights asked once for the list: asking per post was 5% of a page.
+    # rights asked once for the list: asking per post cost the signed-in
+    # index 0.12 million instructions (1.6%).
     administrator = reader is not None and reader.is_administrator()
     reader_id = reader.id if reader is not None else None
     items = []
@@ -227,10 +228,10 @@ def navbar(search_query: str) -> Markup:
     the index's CPU.
     """
     session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-    user, reader = session_user.reader, None
-    if user is not None:
-        shown = (user.id, user.username, user.email, user.avatar_hash)
-        reader = (*shown, user.can(Permission.MODERATE), session_user.unread_notifications)
+    signed_in, reader = session_user.reader, None
+    if signed_in is not None:
+        shown = (signed_in.id, signed_in.username, signed_in.email, signed_in.avatar_hash)
+        reader = (*shown, signed_in.can(Permission.MODERATE), session_user.unread_notifications)
     html = _cache().navigation(
         reader, request.full_path, search_query, current_locale(), request.root_path
     )

@@ -108,7 +108,7 @@ def locale_from_header(accepted: Iterable[tuple[str, float]]) -> str | None:
 
 
 def _saved_locale() -> str | None:
-    # quart-auth's user; the `User` row was loaded by service.identity's
+    # quart-auth's user; its `Reader` was loaded by service.identity's
     # before-request hook (importing that module here would be circular).
     reader = getattr(current_user, "reader", None)
     locale = getattr(reader, "locale", None)

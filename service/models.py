@@ -185,7 +185,7 @@ class Follow(Base):
 
 class Rights:
     """What a user may do, from the permissions of their role: for `User`, and for
-    plain rows of a user read without the ORM (`service.api.authentication`)."""
+    the plain row of a signed-in user or API caller (`service.identity.Reader`)."""
 
     if TYPE_CHECKING:
         id: int
