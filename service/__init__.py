@@ -11,6 +11,7 @@ from typing import Any
 from quart import Quart
 
 from . import (
+    accepting,
     avatars,
     csrf,
     db,
@@ -47,6 +48,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Quart:
         max_overflow=config.database_max_overflow,
     )
     db.init_app(app, engine)
+    accepting.init_app(app)
     health.init_app(app)
     request_checks.init_app(app)
     identity.init_app(app)
