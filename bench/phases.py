@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import collections
 import functools
+import importlib
 import inspect
 import json
 import os
@@ -78,7 +79,7 @@ class _Phases:
         setattr(owner, name, self.wrapped(getattr(owner, name), label))
 
 
-def _instrument(phases: _Phases, app: Any) -> None:
+def _instrument(phases: _Phases, app: Any, also: list[str]) -> None:
     import jinja2
     import quart
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -118,9 +119,16 @@ def _instrument(phases: _Phases, app: Any) -> None:
     for name, value in list(globals_.items()):
         if inspect.isfunction(value) or inspect.ismethod(value):
             globals_[name] = phases.wrapped(value, f"template global: {name}()")
+    for target in also:
+        module, _, path = target.partition(":")
+        *owners, name = path.split(".")
+        owner = importlib.import_module(module)
+        for attribute in owners:
+            owner = getattr(owner, attribute)
+        phases.wrap(owner, name, target)
 
 
-async def _inner(database_url: str, only: str, requests: int) -> dict[str, Any]:
+async def _inner(database_url: str, only: str, requests: int, also: list[str]) -> dict[str, Any]:
     """Under valgrind: request the endpoint, with markers around each phase."""
     os.environ.update(flasky_environment(database_url))
     from service import create_app
@@ -131,7 +139,7 @@ async def _inner(database_url: str, only: str, requests: int) -> dict[str, Any]:
     for _ in range(WARM_UP):
         await client.get(path, headers=headers)
     phases = _Phases()
-    _instrument(phases, app)
+    _instrument(phases, app, also)
     phases.mark(OUTSIDE)  # the warm-up's counts end here; OUTSIDE stays open
     for _ in range(requests):
         await client.get(path, headers=headers)
@@ -139,11 +147,12 @@ async def _inner(database_url: str, only: str, requests: int) -> dict[str, Any]:
     return {"endpoint": label, "stretches": phases.stretches}
 
 
-def _outer(database_url: str, only: str, requests: int) -> None:
+def _outer(database_url: str, only: str, requests: int, also: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="flasky-phases-") as scratch:
         out, labels = Path(scratch) / "callgrind.out", Path(scratch) / "labels.json"
         inner = [sys.executable, "-m", "bench.phases", "--inner", database_url, str(labels)]
-        counted_run(out, [*inner, "--only", only, "--requests", str(requests)])
+        options = ["--only", only, "--requests", str(requests), *(f"--also={a}" for a in also)]
+        counted_run(out, [*inner, *options])
         recorded = json.loads(labels.read_text())
         # File 1 is the warm-up; file k + 1 the stretch that ended at the k-th marker after it.
         totals: collections.Counter[str] = collections.Counter()
@@ -161,17 +170,25 @@ def main() -> None:
     parser.add_argument("--only", required=True, help="the endpoint: a part of its label")
     parser.add_argument("--requests", type=int, default=10, help="requests counted")
     parser.add_argument("--data-dir", type=Path, help="keep the seeded SQLite file here")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME",
+        help="a phase of its own for this function, as looked up by its callers"
+        " (service.queries:all_posts, service.main.views:render_template); repeatable",
+    )
     parser.add_argument("--inner", nargs=2, metavar=("URL", "LABELS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
-        recorded = asyncio.run(_inner(args.inner[0], args.only, args.requests))
+        recorded = asyncio.run(_inner(args.inner[0], args.only, args.requests, args.also))
         Path(args.inner[1]).write_text(json.dumps(recorded))
         return
     with tempfile.TemporaryDirectory(prefix="flasky-bench-") as scratch:
         data_dir = args.data_dir or Path(scratch)
         data_dir.mkdir(parents=True, exist_ok=True)
         database_url = seeded_database(sqlite_url(data_dir, SMALL["posts"]), SMALL["posts"])
-        _outer(database_url, args.only, args.requests)
+        _outer(database_url, args.only, args.requests, args.also)
 
 
 if __name__ == "__main__":
