@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar, cast
+from typing import ParamSpec, TypeVar
 
 from quart import abort
-from quart_auth import current_user, login_required
+from quart_auth import login_required
 
-from .identity import SessionUser
+from .identity import session_user
 from .models import Permission
 
 P = ParamSpec("P")
@@ -22,7 +22,7 @@ R = TypeVar("R")
 
 def can(permission: Permission) -> bool:
     """Whether the user of this request may do what `permission` allows (never, anonymously)."""
-    return cast(SessionUser, current_user).can(permission)
+    return session_user().can(permission)
 
 
 def permission_required(

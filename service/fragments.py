@@ -2,7 +2,7 @@
 
 A list page shows 20 posts or 30 comments, and most of its Jinja work is in
 them. What a reader with no buttons on an item sees of it depends only on:
-the item's row (a frozen `PostRow` or `CommentRow`, whose fields are every
+the item's row (a `PostRow` or `CommentRow` tuple, whose fields are every
 column shown, its author's included), a post's comment count, the page's
 language and the app's root path. Exactly those make the cache key, so an
 edited post, a renamed author or a new comment makes a new key: nothing
@@ -30,13 +30,12 @@ from typing import Any
 
 from markupsafe import Markup
 from quart import Quart, current_app, request
-from quart_auth import current_user
 
 from .csrf import generate_csrf_token, hidden_field
 from .forms import Form
 from .i18n import current_locale
 from .i18n import gettext as _
-from .identity import SessionUser, TemplateUser, current_reader
+from .identity import TemplateUser, current_reader, session_user
 from .models import Permission
 from .pagination import Pagination
 from .queries import CommentRow, PostRow
@@ -111,10 +110,9 @@ def _navigation(
     reader: tuple[Any, ...] | None, path: str, search_query: str, language: str, root: str
 ) -> Markup:
     # All but `search_query` are only keys: the render reads them from the request.
-    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
     return _render(
         NAVBAR,
-        current_user=TemplateUser(session_user),
+        current_user=TemplateUser(session_user()),
         request=request,
         search_query=search_query,
         csrf_field=_stand_in_field,
@@ -227,11 +225,11 @@ def navbar(search_query: str) -> Markup:
     notification or a renamed user shows at once. It was about a fifth of
     the index's CPU.
     """
-    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-    signed_in, reader = session_user.reader, None
+    user = session_user()
+    signed_in, reader = user.reader, None
     if signed_in is not None:
         shown = (signed_in.id, signed_in.username, signed_in.email, signed_in.avatar_hash)
-        reader = (*shown, signed_in.can(Permission.MODERATE), session_user.unread_notifications)
+        reader = (*shown, signed_in.can(Permission.MODERATE), user.unread_notifications)
     html = _cache().navigation(
         reader, request.full_path, search_query, current_locale(), request.root_path
     )

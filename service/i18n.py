@@ -49,7 +49,6 @@ from quart import (
     url_for,
 )
 from quart.typing import ResponseReturnValue
-from quart_auth import current_user
 from sqlalchemy import update
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -58,6 +57,7 @@ from wtforms.i18n import get_builtin_gnu_translations
 from .config import current_config
 from .db import get_session, write_transaction
 from .models import User
+from .request_user import request_user
 from .templating import isoformat
 
 LOCALES = ("en", "zh-CN")
@@ -110,7 +110,7 @@ def locale_from_header(accepted: Iterable[tuple[str, float]]) -> str | None:
 def _saved_locale() -> str | None:
     # quart-auth's user; its `Reader` was loaded by service.identity's
     # before-request hook (importing that module here would be circular).
-    reader = getattr(current_user, "reader", None)
+    reader = getattr(request_user(), "reader", None)
     locale = getattr(reader, "locale", None)
     return locale if locale in LOCALES else None
 
@@ -302,7 +302,7 @@ async def set_language() -> ResponseReturnValue:
     locale = form.get("lang")
     if locale not in LOCALES:
         abort(400, gettext("Unknown language."))
-    reader = getattr(current_user, "reader", None)
+    reader = getattr(request_user(), "reader", None)
     if reader is not None and reader.locale != locale:
         session = get_session()
         async with write_transaction(session):

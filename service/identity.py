@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from quart import Quart, flash, redirect, request, url_for
 from quart.typing import ResponseReturnValue
-from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, current_user, logout_user
+from quart_auth import Action, AuthUser, QuartAuth, Unauthorized, logout_user
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -27,6 +27,7 @@ from .errors import error_response, wants_json
 from .i18n import gettext as _
 from .models import Permission, Rights, Role, User, utcnow
 from .notifications import unread_count
+from .request_user import USER_ATTRIBUTE, request_user
 
 # `last_seen` is refreshed at most this often, so browsing does not write on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -135,10 +136,15 @@ class TemplateUser:
         return getattr(self._session_user, name)
 
 
+def session_user() -> SessionUser:
+    """quart-auth's user of this request: who signed in, if anyone (see service.request_user)."""
+    return cast(SessionUser, request_user())
+
+
 async def _template_user() -> dict[str, TemplateUser]:
-    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-    await session_user.load()
-    return {"current_user": TemplateUser(session_user)}
+    user = session_user()
+    await user.load()
+    return {"current_user": TemplateUser(user)}
 
 
 # Built once: SQLAlchemy caches a statement's SQL but not the statement, and
@@ -169,8 +175,7 @@ async def load_reader(auth_id: str | None) -> tuple[Reader, int] | None:
 
 def current_reader() -> Reader | None:
     """The signed-in user of this request (loaded by the before-request hook), or None."""
-    session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-    return session_user.reader
+    return session_user().reader
 
 
 def signed_in_reader() -> Reader:
@@ -204,7 +209,7 @@ async def _touch_last_seen(reader: Reader) -> None:
 
 
 def init_app(app: Quart) -> None:
-    QuartAuth(app, user_class=SessionUser)
+    QuartAuth(app, user_class=SessionUser, attribute_name=USER_ATTRIBUTE)
     # Registered after quart-auth's processor, so its `current_user` wins.
     app.context_processor(_template_user)
 
@@ -213,11 +218,10 @@ def init_app(app: Quart) -> None:
         endpoint = request.endpoint or ""
         if endpoint.startswith("api.") or endpoint == "static":
             return
-        # Resolved once: each read through quart-auth's proxy finds its extension again.
-        session_user: SessionUser = current_user._get_current_object()  # type: ignore[attr-defined]
-        if session_user.auth_id is None:
+        user = session_user()
+        if user.auth_id is None:
             return
-        reader = await session_user.load()
+        reader = await user.load()
         if reader is None:
             logout_user()
         else:
