@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from quart import abort, request
 
 from .. import queries
@@ -41,7 +39,7 @@ async def search() -> str:
         comment_counts = found.comment_counts
         # The list template reads `body_html`: the results show it highlighted.
         posts = [
-            replace(post, body_html=highlight(post.body_html, query.words))
+            post._replace(body_html=highlight(post.body_html, query.words))
             for post in pagination.items
         ]
         users = await queries.search_users(session, query)
