@@ -162,6 +162,7 @@ async def paginate(
     count_key: Hashable | None = None,
     exact_up_to: int | None = None,
     params: dict[str, Any] | None = None,
+    total: int | None = None,
 ) -> Pagination[Any]:
     """Run `statement` for one page: two SQL statements (count and rows), whatever the page.
 
@@ -178,6 +179,9 @@ async def paginate(
     short one. `count_key` names the list for the remembered lower bounds
     (see the module's docstring). A `Prepared` statement brings its own
     `scalars`, `count_of` and `page_rows`, and `params` its bound parameters.
+    `total`, when the caller has it already (a profile counts its user's
+    posts in the statement that loads them), is the list's exact count, and
+    none is run.
     """
     if not isinstance(statement, Prepared):
         statement = prepare(statement, scalars=scalars, count_of=count_of, page_rows=page_rows)
@@ -193,7 +197,9 @@ async def paginate(
         else min(max(exact_up_to or EXACT_COUNT, (page + AHEAD) * per_page) + 1, _MOST_ROWS)
     )
     bounds = _lower_bounds(session) if count_key is not None else None
-    if bound is not None and bounds is not None and bounds.reached(count_key, bound):
+    if total is not None:
+        bound = None
+    elif bound is not None and bounds is not None and bounds.reached(count_key, bound):
         total = bound
     else:
         total = await count(session, statement, bound, params)

@@ -300,11 +300,12 @@ async def posts_by(
     *,
     counted: Sequence[ColumnElement[bool]] = (),
     authors: bool = True,
+    total: int | None = None,
 ) -> PostPage:
-    """The posts `user_id` wrote, newest first."""
+    """The posts `user_id` wrote, newest first; `total`: how many, if known (`paginate`)."""
     prepared = _prepared_posts("posts by", tuple(counted), authors)
     counting = {"count_key": ("posts by", user_id), "params": {"author_id": user_id}}
-    return await _post_page(session, prepared, page, per_page, **counting)
+    return await _post_page(session, prepared, page, per_page, total=total, **counting)
 
 
 async def search_posts(
@@ -439,19 +440,20 @@ async def counted_post(
 
 # Built once, as the prepared lists are.
 _POST_WITH_AUTHOR = (
-    select(*_POST_COLUMNS, *_AUTHOR_COLUMNS)
+    select(*_post_columns(()), *_AUTHOR_COLUMNS)
     .join_from(Post, User, Post.author_id == User.id)
     .where(Post.id == _POST_ID)
 )
 
 
-async def post_with_author(session: AsyncSession, post_id: int) -> PostRow | None:
-    """The post `post_id` with its author, as the lists show it; None if there is none."""
+async def post_with_author(session: AsyncSession, post_id: int) -> tuple[PostRow, int] | None:
+    """The post `post_id` with its author, as the lists show it, and its number of comments.
+
+    None if there is none. The count rides in the same statement, so the
+    post's page of comments need not count them again (`comments_of(total=)`).
+    """
     row = (await read_rows(session, _POST_WITH_AUTHOR, {"post_id": post_id})).first()
-    if row is None:
-        return None
-    id, body, body_html, timestamp, author_id, *author = row
-    return PostRow(id, body, body_html, timestamp, author_id, _author(author))
+    return None if row is None else _counted_post_row(row)
 
 
 def _comment_rows(authors: bool) -> Callable[[AnySelect], AnySelect]:
@@ -459,9 +461,9 @@ def _comment_rows(authors: bool) -> Callable[[AnySelect], AnySelect]:
 
 
 async def _comment_page(
-    session: AsyncSession, prepared: Prepared, page: int, per_page: int, **params: Any
+    session: AsyncSession, prepared: Prepared, page: int, per_page: int, **paging: Any
 ) -> Pagination[CommentRow]:
-    rows = await paginate(session, prepared, page, per_page, params=params)
+    rows = await paginate(session, prepared, page, per_page, **paging)
     return replace(rows, items=[_comment_row(row) for row in rows.items])
 
 
@@ -489,10 +491,16 @@ async def comments_of(
     per_page: int,
     *criteria: ColumnElement[bool],
     authors: bool = True,
+    total: int | None = None,
 ) -> Pagination[CommentRow]:
-    """A post's comments (those matching `criteria`), oldest first, as a conversation reads."""
+    """A post's comments (those matching `criteria`), oldest first, as a conversation reads.
+
+    `total`: how many there are, if known (`paginate`).
+    """
     prepared = _prepared_comments_of(criteria, authors)
-    return await _comment_page(session, prepared, page, per_page, post_id=post_id)
+    return await _comment_page(
+        session, prepared, page, per_page, total=total, params={"post_id": post_id}
+    )
 
 
 async def all_comments(

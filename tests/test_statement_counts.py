@@ -186,3 +186,30 @@ async def test_the_unread_badge_costs_no_statement_of_its_own(
     assert 'id="unread-notifications"' in html
     assert len(with_unread) == len(without_unread)
     assert sum("notifications" in statement for statement in with_unread) == 1
+
+
+@pytest.mark.parametrize("page", ["profile", "post"])
+async def test_a_page_whose_statement_counts_its_list_runs_no_count_of_its_own(
+    page: str,
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    count_statements: CountStatements,
+) -> None:
+    """A profile counts its user's posts, a post its comments, as it loads: two statements.
+
+    The count of the page's pagination comes from there: a second count
+    would be a statement more for the same number.
+    """
+    arrange, item_mark = PAGES[page]
+    viewer = await make_user("viewer")
+    users = [await make_user(f"user{n}") for n in range(3)]
+    path, add_item = await arrange(db, viewer, users[0])
+    for user in users:
+        await add_item(user)
+    assert (await client.get(path)).status_code == 200
+    with count_statements() as statements:
+        html = await (await client.get(path)).get_data(as_text=True)
+    assert html.count(item_mark) == 3
+    assert not [statement for statement in statements if "count(*) AS count_1 \nFROM (" in statement]
+    assert len(statements) == 2, statements

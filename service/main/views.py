@@ -110,7 +110,11 @@ async def user(username: str) -> str:
     if profile is None:
         abort(404)
     posts = await queries.posts_by(
-        session, profile.user.id, page_arg(), current_config().posts_per_page
+        session,
+        profile.user.id,
+        page_arg(),
+        current_config().posts_per_page,
+        total=profile.post_count,
     )
     return await render_template(
         "main/user.html",
@@ -175,9 +179,10 @@ async def edit_profile_admin(id: int) -> ResponseReturnValue:
 @main.route("/post/<int:id>", methods=["GET", "POST"])
 async def post(id: int) -> ResponseReturnValue:
     session = get_session()
-    post = await queries.post_with_author(session, id)
-    if post is None:
+    found = await queries.post_with_author(session, id)
+    if found is None:
         abort(404)
+    post, comment_count = found
     form = await CommentForm.from_request()
     if request.method == "POST":
         if not can(Permission.COMMENT):
@@ -197,7 +202,7 @@ async def post(id: int) -> ResponseReturnValue:
             await flash(_("Your comment has been published."))
             return redirect(url_for(".post", id=post.id, page=-1, _anchor="comments"))
     comments = await queries.comments_of(
-        session, post.id, page_arg(), current_config().comments_per_page
+        session, post.id, page_arg(), current_config().comments_per_page, total=comment_count
     )
     page = await render_template(
         "main/post.html",
