@@ -38,7 +38,9 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-async def test_a_read_of_one_statement_is_two_trips(engine: AsyncEngine, trips: list[str]) -> None:
+async def test_a_read_is_a_trip_a_statement_and_its_rollback_is_not_waited_for(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
     sessions = async_sessionmaker(engine)
     async with sessions() as session:  # a pooled connection, as a request finds it
         await session.execute(text("SELECT 1"))
@@ -48,7 +50,28 @@ async def test_a_read_of_one_statement_is_two_trips(engine: AsyncEngine, trips: 
         assert len(trips) == 1  # BEGIN and the statement
         await session.execute(text("SELECT 2"))
         assert len(trips) == 2
-    assert len(trips) == 3  # the session's rollback; the pool's own is skipped
+    # The session's rollback is queued on the driver's thread, no trip waited
+    # for (the pool's own is skipped)...
+    assert len(trips) == 2
+    # ... and has run before the connection's next statement: its BEGIN would
+    # fail inside a transaction still open.
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT 3"))).scalar() == 3
+    assert len(trips) == 3
+
+
+async def test_a_transaction_that_wrote_waits_for_its_rollback(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = async_sessionmaker(engine)
+    with pytest.raises(LookupError):
+        async with sessions() as session, write_transaction(session):
+            await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+            trips.clear()
+            raise LookupError
+    assert trips == ["rollback"]
+    async with sessions() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 0
 
 
 async def test_a_read_sees_one_snapshot_so_its_begin_was_sent(engine: AsyncEngine) -> None:
