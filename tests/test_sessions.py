@@ -140,3 +140,17 @@ async def test_password_change_keeps_a_remembered_login_remembered(
     form = {"old_password": "cat-password", "password": "new-password", "password2": "new-password"}
     response = await submit(client, "/auth/change-password", form)
     assert "Max-Age=2592000" in set_cookie(response, "flasky_auth")
+
+
+def test_login_cookies_read_as_quart_auth_signs_them_and_the_other_way_round() -> None:
+    """The app makes quart-auth's serializer once (service.identity): same tokens, old keys too."""
+    from quart_auth.extension import _AuthSerializer
+
+    from service.identity import _login_cookie_serializer
+
+    salt = "quart auth salt"
+    ours = _login_cookie_serializer(["old key", "new key"], salt)
+    assert ours.loads(_AuthSerializer("new key", salt).dumps("7:1")) == "7:1"
+    assert ours.loads(_AuthSerializer("old key", salt).dumps("7:1")) == "7:1"
+    assert _AuthSerializer(["new key"], salt).loads(ours.dumps("7:1")) == "7:1"
+    assert _login_cookie_serializer(["old key", "new key"], salt) is ours
