@@ -195,6 +195,29 @@ async def test_author_edits_a_post(
     assert (await again.get_json())["body"] == "**updated**"
 
 
+async def test_a_list_shows_an_edit_and_a_new_comment_at_once(
+    client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
+) -> None:
+    # A list's post JSON is built once per row and count (representations.post_json).
+    john = await make_user("john")
+    [post] = await add_posts(db, john, 1, newest=T0)
+
+    async def listed() -> tuple[str, int]:
+        page = await (await client.get("/api/v1/posts/", headers=api_auth(*JOHN))).get_json()
+        return page["posts"][0]["body"], page["posts"][0]["comment_count"]
+
+    assert await listed() == ("post 0", 0)
+    assert await listed() == ("post 0", 0)
+    edited = await client.put(
+        f"/api/v1/posts/{post.id}", json={"body": "edited"}, headers=api_auth(*JOHN)
+    )
+    assert edited.status_code == 200
+    assert await listed() == ("edited", 0)
+    db.add(Comment(body="c", body_html="c", author_id=john.id, post_id=post.id))
+    await db.commit()
+    assert await listed() == ("edited", 1)
+
+
 async def test_put_by_a_non_author_is_403(
     client: Client, make_user: MakeUser, api_auth: ApiAuth, db: AsyncSession
 ) -> None:
