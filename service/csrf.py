@@ -12,6 +12,7 @@ credentials.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -32,7 +33,10 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _serializer() -> UncompressedSerializer:
-    return serializer((current_config().secret_key,), "csrf-token")
+    # SHA-1, itsdangerous's default, named as hashlib's own function: the
+    # default is a Python function wrapping it, for which `hmac` falls back
+    # to its implementation in Python. Same signatures.
+    return serializer((current_config().secret_key,), "csrf-token", digest_method=hashlib.sha1)
 
 
 def new_session_secret() -> None:
