@@ -12,7 +12,9 @@ teardown. Each stretch between two markers belongs to the innermost phase
 open then, so a phase's figure is its own instructions, without those of
 the phases inside it; "outside" is the test client and the ASGI call. The
 markers cost a few thousand instructions each, so the total is a little
-above bench.instructions' figure for the same endpoint.
+above bench.instructions' figure for the same endpoint. `--also
+MODULE:NAME` gives any function a phase of its own, as its callers look it
+up (`service.main.views:render_template` for the views' renders).
 """
 
 from __future__ import annotations
