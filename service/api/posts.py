@@ -20,7 +20,15 @@ from .authentication import current_caller, forbid_unless, permission_required
 from .lookup import get_or_404, not_found
 from .operations import POST_BODY, operation
 from .payloads import body_field
-from .representations import JSON, POST, POST_PAGE, no_content, page_json, post_json
+from .representations import (
+    JSON,
+    POST,
+    POST_PAGE,
+    listed_posts_json,
+    no_content,
+    page_json,
+    post_json,
+)
 
 
 def page_options() -> dict[str, Any]:
@@ -40,7 +48,7 @@ def page_options() -> dict[str, Any]:
 def posts_json(posts: queries.PostPage, endpoint: str, **values: Any) -> JSON:
     """A page of posts in Flasky's list envelope."""
     page = posts.pagination
-    items = [post_json(post, posts.comment_counts[post.id]) for post in page.items]
+    items = listed_posts_json(page.items, posts.comment_counts)
     return page_json("posts", items, page, endpoint, **values)
 
 

@@ -11,7 +11,7 @@ Only columns of the row itself are read, so no relationship needs loading.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -230,6 +230,12 @@ def post_json(post: Post | PostRow, comment_count: int) -> JSON:
     if isinstance(post, PostRow):
         return _row_json(post, comment_count, request.root_path)
     return POST(CountedPost(post, comment_count))
+
+
+def listed_posts_json(posts: Sequence[PostRow], comment_counts: Mapping[int, int]) -> list[JSON]:
+    """The JSON of a list's posts (`post_json`'s), the root path read once for the list."""
+    root = request.root_path
+    return [_row_json(post, comment_counts[post.id], root) for post in posts]
 
 
 # `root` is a key only: the paths built read it from the request.
