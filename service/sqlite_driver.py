@@ -33,6 +33,7 @@ import collections
 import functools
 import logging
 import sqlite3
+import threading
 from typing import Any, cast
 
 import aiosqlite
@@ -43,6 +44,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.util import EMPTY_DICT
+
+from .sqlite_reads import READS
 
 log = logging.getLogger("flasky.db")
 
@@ -68,13 +71,39 @@ def _run(
         cursor.close()
 
 
-def _end_read(connection: sqlite3.Connection) -> None:
-    """On the driver's thread: roll back a reader's transaction, which no one waits for."""
+def _end_read(connection: sqlite3.Connection, adapter: _OneTripConnection) -> None:
+    """On a driver thread: roll back a reader's transaction, which no one waits for."""
     try:
         connection.rollback()
+    except sqlite3.ProgrammingError:
+        pass  # closed since by the pool, on its own thread: closing rolled it back
     except sqlite3.Error:
         # Nobody to tell: the next BEGIN on this connection fails and reports it.
         log.exception("Ending a read transaction failed")
+    finally:
+        adapter.read_ended = True
+
+
+def _nothing() -> None:
+    """A job that only waits its turn: the jobs queued before it have run."""
+
+
+def _holding(lock: threading.Lock, function: Any) -> Any:
+    with lock:
+        return function()
+
+
+class _Locked:
+    """aiosqlite's queue of a connection's calls: each call holds the connection's lock."""
+
+    __slots__ = ("_lock", "_queue")
+
+    def __init__(self, queue: Any, lock: threading.Lock) -> None:
+        self._queue, self._lock = queue, lock
+
+    def put_nowait(self, item: tuple[Any, Any]) -> None:
+        future, function = item
+        self._queue.put_nowait((future, functools.partial(_holding, self._lock, function)))
 
 
 class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -120,10 +149,25 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             connection.rollback_queued = False
             if not operation.startswith("SELECT"):
                 connection.wrote = True
+            elif begin:
+                connection.reading = True
             driver = self._connection
-            # aiosqlite's own methods queue their calls with `_execute`, this
-            # one the four of a statement at once.
-            result = await driver._execute(_run, driver._conn, begin, operation, parameters, many)
+            args = (driver._conn, begin, operation, parameters, many)
+            if connection.reading and not connection.wrote:
+                # A read transaction's statements: on the thread of every
+                # reader (service.sqlite_reads).
+                result = await READS.run(connection.lock, _run, *args)
+            else:
+                if not connection.read_ended:
+                    # The last reader's rollback, queued there, goes first.
+                    await READS.run(connection.lock, _nothing)
+                # aiosqlite's own methods queue their calls with `_execute`,
+                # this one the four of a statement at once.
+                result = await driver._execute(_run, *args)
+                if connection.wrote and not driver._conn.in_transaction:
+                    # A statement outside any transaction (a PRAGMA on
+                    # connecting) left nothing open to end.
+                    connection.wrote = False
         self._description, rows, self._rowcount, self._lastrowid = result
         self._rows = collections.deque(rows)
 
@@ -143,7 +187,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """The adapter's connection, with a reader's `BEGIN` that rides with its first statement."""
 
-    __slots__ = ("begin_pending", "rollback_queued", "wrote")
+    __slots__ = ("begin_pending", "lock", "read_ended", "reading", "rollback_queued", "wrote")
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
@@ -156,12 +200,20 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         # Whether a statement other than a SELECT ran since the last commit
         # or waited-for rollback: then the transaction is not a reader's.
         self.wrote = False
+        # Whether the open transaction began as a reader's, on the readers' thread.
+        self.reading = False
         # Whether a reader's ROLLBACK is queued and the driver may not have run it yet.
         self.rollback_queued = False
+        # False from queueing a reader's rollback until the readers' thread has run it.
+        self.read_ended = True
+        # Held by every job on the sqlite3 connection, on either thread.
+        self.lock = threading.Lock()
+        connection._tx = _Locked(connection._tx, self.lock)
 
     def _transaction_to_end(self) -> bool:
         """Forget a BEGIN not sent yet; whether the driver has a transaction open."""
         self.begin_pending = False
+        self.reading = False
         if self.rollback_queued:
             return False
         return bool(self._connection._connection) and self._connection.in_transaction
@@ -171,6 +223,7 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     # rollback, so without these checks a request made that trip twice.
 
     def rollback(self) -> None:
+        on_readers_thread = self.reading
         if not self._transaction_to_end():
             return
         if self.wrote:
@@ -178,8 +231,12 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
             super().rollback()
             return
         driver = self._connection
-        # aiosqlite's queue, with no future to answer: nothing waits for it.
-        driver._tx.put_nowait((None, functools.partial(_end_read, driver._conn)))
+        # Queued behind the transaction's statements, with no future to answer.
+        if on_readers_thread:
+            self.read_ended = False
+            READS.send(self.lock, _end_read, driver._conn, self)
+        else:
+            driver._tx.put_nowait((None, functools.partial(_end_read, driver._conn, self)))
         self.rollback_queued = True
 
     def commit(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from service import sqlite_driver
 from service.db import make_engine, write_transaction
+from service.sqlite_reads import ReadThread
 
 
 @pytest.fixture
@@ -26,15 +30,24 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of every function sent to an aiosqlite thread from now on."""
+    """The name of every function sent to a driver thread and waited for, from now on.
+
+    A connection's own aiosqlite thread, or the readers' (service.sqlite_reads).
+    """
     sent: list[str] = []
     queue = aiosqlite.Connection._execute
+    run = ReadThread.run
 
     async def counted(self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any) -> Any:
         sent.append(getattr(fn, "__name__", repr(fn)))
         return await queue(self, fn, *args)
 
+    def counted_read(self: ReadThread, lock: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        sent.append(f"read:{fn.__name__}")
+        return run(self, lock, fn, *args)
+
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(ReadThread, "run", counted_read)
     return sent
 
 
@@ -101,3 +114,79 @@ async def test_rowcount_lastrowid_executemany_and_errors(engine: AsyncEngine) ->
             await conn.execute(text("INSERT INTO t (name) VALUES ('c')"))
     async with engine.connect() as conn:
         assert (await conn.scalar(text("SELECT count(*) FROM t"))) == 4
+
+
+@pytest.fixture
+def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread that ran each statement, from now on."""
+    names: list[str] = []
+    run = sqlite_driver._run
+
+    def recorded(*args: Any) -> Any:
+        names.append(threading.current_thread().name)
+        return run(*args)
+
+    monkeypatch.setattr(sqlite_driver, "_run", recorded)
+    return names
+
+
+async def test_every_connections_reads_share_a_thread_and_writes_keep_their_own(
+    engine: AsyncEngine, threads: list[str]
+) -> None:
+    sessions = async_sessionmaker(engine)
+    for _ in range(2):  # two connections at once, the second time pooled
+        threads.clear()
+        async with sessions() as first, sessions() as second:
+            await first.execute(text("SELECT 1"))
+            await second.execute(text("SELECT 2"))
+            assert (await first.scalar(text("SELECT count(*) FROM t"))) == 0
+    assert threads == ["flasky-sqlite-reads"] * 3
+    threads.clear()
+    async with sessions() as session, write_transaction(session):
+        await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 1
+    assert len(threads) == 3 and "flasky-sqlite-reads" not in threads
+
+
+async def test_a_write_after_a_read_on_its_connection_waits_for_the_reads_rollback(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = async_sessionmaker(engine)
+    async with sessions() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 0
+        # The read transaction ends; a write on the same connection begins at
+        # once. BEGIN IMMEDIATE inside the reader's open transaction would fail.
+        async with write_transaction(session):
+            await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with sessions() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 1
+
+
+async def test_a_read_cancelled_midway_leaves_its_connection_to_the_pool_safely(
+    engine: AsyncEngine,
+) -> None:
+    # Cancelled while its statement runs on the readers' thread, the request's
+    # connection is invalidated, and closed on its own thread: the close waits
+    # for the statement (the connection's lock), and the pool goes on.
+    slow = text(
+        "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+        " WHERE x < 2000000) SELECT count(*) FROM c)"
+    )
+    sessions = async_sessionmaker(engine)
+
+    async def read() -> None:
+        async with sessions() as session:
+            await session.execute(slow)
+
+    for _ in range(3):
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    async with sessions() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 0
+        async with write_transaction(session):
+            await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with sessions() as session:
+        assert (await session.scalar(text("SELECT count(*) FROM t"))) == 1
