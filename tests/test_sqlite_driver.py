@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -190,3 +190,24 @@ async def test_a_read_cancelled_midway_leaves_its_connection_to_the_pool_safely(
             await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
     async with sessions() as session:
         assert (await session.scalar(text("SELECT count(*) FROM t"))) == 1
+
+
+async def test_a_worker_keeps_a_connection_for_each_request_it_serves_at_once(
+    engine: AsyncEngine,
+) -> None:
+    # SQLAlchemy's default pool for SQLite keeps 5 and closes the rest when
+    # they come back: a busy worker then opened a connection every few requests.
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda connection, _record: opened.append(1))
+    sessions = async_sessionmaker(engine)
+
+    async def read() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+            await asyncio.sleep(0.01)  # every request holds its connection at once
+
+    await asyncio.gather(*(read() for _ in range(24)))
+    assert len(opened) >= 23  # one was open already, since the table was made
+    opened.clear()
+    await asyncio.gather(*(read() for _ in range(24)))
+    assert opened == []
