@@ -6,6 +6,7 @@ on stderr and a non-zero exit status, not a traceback and a status of 0.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -43,3 +44,20 @@ try:
     app = create_app()
 except ConfigError as error:
     _refuse_to_start(error)
+
+
+@app.before_serving
+async def _freeze_start_up_objects() -> None:
+    """Leave the objects of start-up out of the garbage collector's passes.
+
+    The app, its routes, the ORM's mappings and the libraries' modules —
+    about 110,000 objects — live as long as the worker, and every pass of
+    the cyclic collector over the oldest generation walked them all; with
+    many requests at once those passes come often (a request's objects
+    outlive a young generation's). Frozen after one collection, they are
+    never walked again: ~10% of the CPU of a page at wrk's c=32
+    (docs/performance.md, "Enough SQLite connections, and start-up frozen").
+    Only a served app freezes: the test suite makes an app per test.
+    """
+    gc.collect()
+    gc.freeze()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,3 +91,35 @@ def test_production_refuses_to_start_without_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_a_served_app_leaves_its_start_up_objects_out_of_garbage_collection(
+    tmp_path: Path,
+) -> None:
+    # In a process of its own: freezing is for a worker, not for the suite's apps.
+    script = """
+import asyncio, gc
+from service.asgi import app
+async def main():
+    before = gc.get_freeze_count()
+    await app.startup()
+    print(before, gc.get_freeze_count())
+    await app.shutdown()
+asyncio.run(main())
+"""
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "FLASKY_CONFIG"},
+        "DATABASE_URL": f"sqlite:///{tmp_path}/frozen.sqlite",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = (int(count) for count in result.stdout.split())
+    assert before == 0
+    assert after > 50_000
