@@ -56,7 +56,8 @@ async def _freeze_start_up_objects() -> None:
     many requests at once those passes come often (a request's objects
     outlive a young generation's). Frozen after one collection, they are
     never walked again: ~10% of the CPU of a page at wrk's c=32
-    (docs/performance.md, "Enough SQLite connections, and start-up frozen").
+    (docs/performance.md,
+    "SQLite connections kept, reads on one thread, start-up frozen").
     Only a served app freezes: the test suite makes an app per test.
     """
     gc.collect()

@@ -67,8 +67,9 @@ def async_url(url: str) -> URL:
 # for SQLite (5 kept, 10 more closed when given back), a worker serving 16
 # requests at once kept opening and closing connections — each a thread, a file,
 # its pragmas and the schema read again: 7.3 ms a request at 16 at once against
-# 3.8 ms with 20 kept (docs/performance.md, "Enough SQLite connections"). An idle
-# one costs a sleeping thread and three file descriptors.
+# 3.8 ms with 20 kept. An idle one costs a sleeping thread and three file
+# descriptors (docs/performance.md,
+# "SQLite connections kept, reads on one thread, start-up frozen").
 SQLITE_POOL_SIZE = 32
 SQLITE_MAX_OVERFLOW = 96
 

@@ -1,14 +1,16 @@
 """One thread per process that runs the statements of every SQLite read transaction.
 
 aiosqlite gives each connection a thread of its own, and a request's reads
-went to whichever connection the pool handed it, so under load a worker's
-reads were spread over as many threads as it had connections open (eight at
-wrk's c=8). Every trip to one of them woke a sleeping thread, which then
-took the GIL from the event loop's thread and gave it back: the kernel time
-of a signed-in profile page was 1.6 ms of its 6.9 ms of CPU. One thread that
-runs every reader's statements is mostly awake when the next one comes, and
-the page's kernel time halves (docs/performance.md, "One thread for the
-reads").
+went to whichever connection the pool handed it, so a worker's reads were
+spread over as many threads as it had connections open. Every trip to one
+of them woke a sleeping thread, which then took the GIL from the event
+loop's thread and gave it back. One thread that runs every reader's
+statements is mostly awake when the next one comes: with a core to spare
+(one worker, wrk's c=8), the signed-in profile's kernel time per request
+went from 1.4-1.7 ms to 0.65-0.9 ms, and its CPU from 5.9-7.0 ms to
+5.7-6.3 ms; with both cores busy (two workers, c=32) the difference is within the
+noise (docs/performance.md,
+"SQLite connections kept, reads on one thread, start-up frozen").
 
 Writers keep their connection's own aiosqlite thread: their `BEGIN
 IMMEDIATE` may wait up to the busy timeout for another process's write lock,
