@@ -200,13 +200,23 @@ async def test_a_worker_keeps_a_connection_for_each_request_it_serves_at_once(
     event.listen(engine.sync_engine, "connect", lambda connection, _record: opened.append(1))
     sessions = async_sessionmaker(engine)
 
-    async def read() -> None:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-            await asyncio.sleep(0.01)  # every request holds its connection at once
+    async def burst(requests: int) -> None:
+        holding = 0
+        all_hold = asyncio.Event()
 
-    await asyncio.gather(*(read() for _ in range(24)))
+        async def read() -> None:
+            nonlocal holding
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+                holding += 1
+                if holding == requests:
+                    all_hold.set()
+                await all_hold.wait()  # every request holds its connection at once
+
+        await asyncio.gather(*(read() for _ in range(requests)))
+
+    await burst(24)
     assert len(opened) >= 23  # one was open already, since the table was made
     opened.clear()
-    await asyncio.gather(*(read() for _ in range(24)))
+    await burst(24)
     assert opened == []
