@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from quart import Quart
+
+from service.templating import synchronous_environment
+
 from .fixtures import Client, Login, MakeUser
 
 
@@ -22,3 +28,37 @@ async def test_remembered_links_follow_the_root_path(client: Client) -> None:
     again = await (await client.get("/")).get_data(as_text=True)
     assert 'href="/auth/login"' in plain and 'href="/auth/login"' in again
     assert 'href="/blog/auth/login"' in prefixed and 'href="/auth/login"' not in prefixed
+
+
+async def test_templates_read_the_environments_globals_and_their_own_on_top(app: Quart) -> None:
+    environment = synchronous_environment(app)
+    shared = environment.from_string("{{ greeting }}")
+    own = environment.from_string("{{ greeting }} {{ url_for is defined }}", {"greeting": "own"})
+    assert shared.globals is environment.globals
+    environment.globals["greeting"] = "added after loading"
+    try:
+        assert shared.render() == "added after loading"
+        assert own.render() == "own True"
+    finally:
+        del environment.globals["greeting"]
+    assert "greeting" not in app.jinja_env.globals
+
+
+async def test_template_calls_pass_what_jinja_passes(app: Quart) -> None:
+    def plain(*args: object, **kwargs: object) -> str:
+        return f"{len(args)}:{','.join(sorted(kwargs))}"
+
+    def exhausted() -> str:
+        raise StopIteration
+
+    @pass_context
+    def with_context(context: Context, name: str) -> str:
+        return f"{name}={context.get(name)}"
+
+    environment = synchronous_environment(app)
+    template = environment.from_string(
+        "{% block b %}{% for i in [1] %}{% set n = 2 %}{{ plain(i, k=n) }} {{ ctx('n') }}"
+        "{% endfor %}{% endblock %} [{{ exhausted() }}]",
+        {"plain": plain, "exhausted": exhausted, "ctx": with_context},
+    )
+    assert template.render() == "1:k n=2 []"
