@@ -8,7 +8,7 @@ the write lock: if another connection committed since its read began, SQLite
 answers SQLITE_BUSY ("database is locked") at once, whatever the busy
 timeout, because waiting could never make its snapshot current again. So the
 driver's own transaction control is switched off (`isolation_level = None`)
-and the engine's `begin` event emits the BEGIN itself: a plain, deferred
+and the dialect emits the BEGIN itself (service.sqlite_driver): a plain, deferred
 `BEGIN` for work that only reads, and `BEGIN IMMEDIATE` for work that writes,
 which takes the write lock before the first statement and so waits for it
 (busy timeout) instead of failing. Code says "this unit of work writes" with
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from . import sqlite_driver
+from .sqlite_driver import WRITE_OPTION
 
 log = logging.getLogger("flasky.db")
 
@@ -73,12 +74,10 @@ def async_url(url: str) -> URL:
 SQLITE_POOL_SIZE = 32
 SQLITE_MAX_OVERFLOW = 96
 
-# The connection execution option that makes the `begin` event take the write lock.
-WRITE_OPTION = "flasky_write"
-
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The driver emits no BEGIN of its own: `_begin_sqlite` decides which one.
+    # The driver emits no BEGIN of its own: the dialect decides which one
+    # (service.sqlite_driver).
     dbapi_connection.isolation_level = None
     # WAL lets readers and one writer work at once; the busy timeout makes a
     # second writer wait for the lock (BEGIN IMMEDIATE waits, see the module
@@ -93,19 +92,8 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_sqlite(conn: Connection) -> None:
-    # Deferred for readers (they never block anyone in WAL mode), immediate for
-    # writers, so that a writer waits for the lock up front instead of meeting
-    # SQLITE_BUSY when its first write comes after a read.
-    if conn.get_execution_options().get(WRITE_OPTION, False):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        # A reader's BEGIN goes with its first statement, in one trip to the
-        # driver's thread.
-        sqlite_driver.begin_with_next_statement(conn)
-
-
 def _watch_slow_queries(engine: AsyncEngine, threshold: float) -> None:
+    # PostgreSQL's statements; SQLite's driver times its own (service.sqlite_driver).
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _start(conn: Connection, *_args: Any) -> None:
         conn.info.setdefault("query_started", []).append(time.perf_counter())
@@ -128,21 +116,24 @@ def make_engine(
     """
     parsed = async_url(url)
     kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW)
-        kwargs["connect_args"] = {"timeout": 30}
-        if parsed.get_driver_name() == "aiosqlite":
-            kwargs["module"] = sqlite_driver.dbapi()
+        # aiosqlite (SQLAlchemy's only asyncio driver for SQLite) through
+        # service.sqlite_driver, which begins transactions and times statements.
+        parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER_NAME}")
+        kwargs["connect_args"] = {"timeout": 30, "slow_query_time": slow_query_time}
     else:
         kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     engine = create_async_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if sqlite:
+        # A pool event: it leaves the engine's statements off the event path.
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _begin_sqlite)
-    _watch_slow_queries(engine, slow_query_time)
+    else:
+        _watch_slow_queries(engine, slow_query_time)
     return engine
 
 

@@ -22,9 +22,22 @@ wake-up and the switches into and out of SQLAlchemy's greenlet (~70,000
 instructions, and a thread hand-off, per page). Every other transaction's
 rollback, and every commit, is waited for, so its errors reach the caller.
 
-Only `create_engine(module=...)` plugs it in: the dialect, its SQL, its
-pool and its error handling are SQLAlchemy's. Server-side cursors
-(`stream()`, which the application does not use) keep the adapter's own.
+Transactions begin in the dialect (`OneTripDialect.do_begin`): a reader's
+deferred `BEGIN` waits for its first statement, a writer's `BEGIN
+IMMEDIATE` (the `WRITE_OPTION` execution option, set by
+`service.db.write_transaction`) is sent at once. SQLAlchemy's recipe for
+SQLite's BEGIN is a listener of the engine's `begin` event, but an engine
+with any listener of its connection events takes SQLAlchemy's event path
+on every statement, and the slow-query log's `before_cursor_execute`
+listeners made two more calls a statement: with the BEGIN here and the
+statements timed in `_OneTripCursor._trip`, the engine has no listener,
+and a page of three statements costs ~0.3 million instructions less
+(docs/performance.md, "The engine without listeners").
+
+`service.db.make_engine` gives SQLite URLs this module's driver name
+(`DRIVER_NAME`); the dialect's SQL, its pool and its error handling are
+SQLAlchemy's aiosqlite dialect's. Server-side cursors (`stream()`, which
+the application does not use) keep the adapter's own.
 """
 
 from __future__ import annotations
@@ -34,20 +47,30 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Mapping
 from typing import Any, cast
 
 import aiosqlite
+from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    SQLiteDialect_aiosqlite,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import EMPTY_DICT
 
 from .sqlite_reads import READS
 
 log = logging.getLogger("flasky.db")
+
+# The driver of `sqlite+<DRIVER_NAME>://` URLs: SQLAlchemy loads `OneTripDialect` for it.
+DRIVER_NAME = "flasky_aiosqlite"
+# The execution option that makes a connection's next transaction a writer's (BEGIN IMMEDIATE).
+WRITE_OPTION = "flasky_write"
 
 
 def _run(
@@ -143,6 +166,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         connection = cast("_OneTripConnection", self._adapt_connection)
+        started = time.perf_counter()
         async with connection._execute_mutex:
             begin, connection.begin_pending = connection.begin_pending, False
             # Queued behind a rollback that is not waited for, if there is one.
@@ -168,6 +192,9 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
                     # A statement outside any transaction (a PRAGMA on
                     # connecting) left nothing open to end.
                     connection.wrote = False
+        elapsed = time.perf_counter() - started
+        if elapsed >= connection.slow_query_time:
+            log.warning("Slow query (%.3f s): %s parameters=%r", elapsed, operation, parameters)
         self._description, rows, self._rowcount, self._lastrowid = result
         self._rows = collections.deque(rows)
 
@@ -187,16 +214,29 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """The adapter's connection, with a reader's `BEGIN` that rides with its first statement."""
 
-    __slots__ = ("begin_pending", "lock", "read_ended", "reading", "rollback_queued", "wrote")
+    __slots__ = (
+        "begin_pending",
+        "lock",
+        "read_ended",
+        "reading",
+        "rollback_queued",
+        "slow_query_time",
+        "write_next",
+        "wrote",
+    )
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = _OneTripCursor
 
-    def __init__(self, dbapi: Any, connection: Any) -> None:
+    def __init__(self, dbapi: Any, connection: Any, slow_query_time: float) -> None:
         super().__init__(dbapi, connection)
-        # Set by `service.db` when a read transaction starts: its (deferred)
+        # Statements that take this long (seconds) or longer are logged.
+        self.slow_query_time = slow_query_time
+        # Set by the dialect when a read transaction starts: its (deferred)
         # BEGIN is sent in the trip of its first statement, a trip fewer.
-        # A writer's BEGIN IMMEDIATE is a statement of its own, so that the
-        # write lock is taken when `write_transaction` starts.
         self.begin_pending = False
+        # Whether the next transaction is a writer's: its BEGIN IMMEDIATE is
+        # a statement of its own, so that the write lock is taken when
+        # `write_transaction` starts.
+        self.write_next = False
         # Whether a statement other than a SELECT ran since the last commit
         # or waited-for rollback: then the transaction is not a reader's.
         self.wrote = False
@@ -213,6 +253,7 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def _transaction_to_end(self) -> bool:
         """Forget a BEGIN not sent yet; whether the driver has a transaction open."""
         self.begin_pending = False
+        self.write_next = False
         self.reading = False
         if self.rollback_queued:
             return False
@@ -246,16 +287,49 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 
 class _OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    def connect(self, *arg: Any, **kw: Any) -> _OneTripConnection:
+    def connect(self, *arg: Any, slow_query_time: float = 0.5, **kw: Any) -> _OneTripConnection:
         adapted = super().connect(*arg, **kw)
-        return _OneTripConnection(self, adapted._connection)
+        return _OneTripConnection(self, adapted._connection, slow_query_time)
 
 
-def begin_with_next_statement(connection: Connection) -> None:
-    """Have the next statement of `connection` (SQLAlchemy's) begin a deferred transaction."""
-    cast(_OneTripConnection, connection.connection.dbapi_connection).begin_pending = True
+def _adapter(connection: PoolProxiedConnection) -> _OneTripConnection:
+    return cast(_OneTripConnection, connection.dbapi_connection)
 
 
-def dbapi() -> _OneTripDBAPI:
-    """The module for `create_engine(module=...)` of a `sqlite+aiosqlite` URL."""
-    return _OneTripDBAPI(aiosqlite, sqlite3)
+class OneTripDialect(SQLiteDialect_aiosqlite):
+    """SQLAlchemy's aiosqlite dialect on this module's adapter, beginning each transaction itself.
+
+    Connect arguments: aiosqlite's, and `slow_query_time` (seconds; 0.5 if not given).
+    """
+
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> _OneTripDBAPI:
+        return _OneTripDBAPI(aiosqlite, sqlite3)
+
+    def set_connection_execution_options(
+        self, connection: Connection, opts: Mapping[str, Any]
+    ) -> None:
+        super().set_connection_execution_options(connection, opts)
+        # A session applies a connection's options just before it begins.
+        if WRITE_OPTION in opts and not connection.in_transaction():
+            _adapter(connection.connection).write_next = bool(opts[WRITE_OPTION])
+
+    def do_begin(self, dbapi_connection: PoolProxiedConnection) -> None:
+        # Deferred for readers (they never block anyone in WAL mode), immediate
+        # for writers, so that a writer waits for the lock up front instead of
+        # meeting SQLITE_BUSY when its first write comes after a read.
+        connection = _adapter(dbapi_connection)
+        if connection.write_next:
+            connection.write_next = False
+            cursor = connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            finally:
+                cursor.close()
+        else:
+            connection.begin_pending = True
+
+
+registry.register(f"sqlite.{DRIVER_NAME}", __name__, OneTripDialect.__name__)

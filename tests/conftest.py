@@ -324,10 +324,10 @@ def count_statements(app: Quart) -> CountStatements:
         engine = app.extensions["db_engine"].sync_engine
 
         def record(_conn: Connection, _cursor: DBAPICursor, statement: str, *_args: object) -> None:
-            # Transaction control is not a query: on SQLite the engine emits its own
-            # BEGIN (see service/db.py), on PostgreSQL the driver does, unseen here.
-            if not statement.startswith("BEGIN"):
-                statements.append(statement)
+            # Transaction control is not seen here: SQLite's dialect sends its
+            # BEGIN below these events (service/sqlite_driver.py), and
+            # PostgreSQL's driver its own.
+            statements.append(statement)
 
         event.listen(engine, "before_cursor_execute", record)
         try:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from quart import Quart
-from sqlalchemy import Connection, event, select, text
-from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -181,26 +183,30 @@ def _writes_without_the_lock(statements: list[str]) -> list[str]:
 
 @pytest.fixture
 def statement_log(app: Quart) -> Iterator[list[str]]:
-    """Every statement the app's engine sends, BEGINs included, in order."""
+    """Every statement SQLite runs for the app, BEGINs, COMMITs and ROLLBACKs included, in order.
+
+    Recorded by sqlite3's trace callback on each connection the app takes
+    from its pool: what SQLite executes, not what SQLAlchemy was asked to.
+    """
     statements: list[str] = []
     engine = app.extensions["db_engine"].sync_engine
+    traced: list[Any] = []
 
-    def record(_conn: Connection, _cursor: DBAPICursor, statement: str, *_args: object) -> None:
-        statements.append(statement)
+    def tracing(connection: Any, callback: Any) -> None:
+        # Under the lock every job on the connection holds (service.sqlite_driver):
+        # a reader's rollback may be running on another thread.
+        with connection.lock, contextlib.suppress(sqlite3.ProgrammingError):  # closed since
+            connection._connection._conn.set_trace_callback(callback)  # aiosqlite's sqlite3 one
 
-    def record_end(_conn: Connection) -> None:
-        statements.append("COMMIT")
+    def trace(connection: Any, _record: object, _proxy: object) -> None:
+        tracing(connection, statements.append)
+        traced.append(connection)
 
-    def record_rollback(_conn: Connection) -> None:
-        statements.append("ROLLBACK")
-
-    event.listen(engine, "before_cursor_execute", record)
-    event.listen(engine, "commit", record_end)
-    event.listen(engine, "rollback", record_rollback)
+    event.listen(engine, "checkout", trace)
     yield statements
-    event.remove(engine, "before_cursor_execute", record)
-    event.remove(engine, "commit", record_end)
-    event.remove(engine, "rollback", record_rollback)
+    event.remove(engine, "checkout", trace)
+    for connection in traced:
+        tracing(connection, None)
 
 
 async def test_login_writes_under_begin_immediate(

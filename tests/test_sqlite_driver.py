@@ -220,3 +220,12 @@ async def test_a_worker_keeps_a_connection_for_each_request_it_serves_at_once(
     opened.clear()
     await burst(24)
     assert opened == []
+
+
+async def test_the_engine_has_no_listeners_of_its_statements(engine: AsyncEngine) -> None:
+    # The BEGINs and the slow-query log live in the dialect and the driver:
+    # an engine with any listener of its connection events takes SQLAlchemy's
+    # event path on every statement (service/sqlite_driver.py).
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    assert not engine.sync_engine._has_events
