@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from jinja2 import pass_context
+from jinja2 import Environment, pass_context, pass_environment, pass_eval_context
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from quart import Quart
 
@@ -55,10 +56,44 @@ async def test_template_calls_pass_what_jinja_passes(app: Quart) -> None:
     def with_context(context: Context, name: str) -> str:
         return f"{name}={context.get(name)}"
 
-    environment = synchronous_environment(app)
-    template = environment.from_string(
+    @pass_eval_context
+    def with_eval_context(eval_context: EvalContext, text: str) -> str:
+        return f"{text}:{eval_context.autoescape}"
+
+    @pass_environment
+    def with_environment(environment: Environment, text: str) -> str:
+        return f"{text}:{environment is synchronous_environment(app)}"
+
+    class Greeter:
+        def __init__(self, greeting: str) -> None:
+            self.greeting = greeting
+
+        def greet(self, name: str) -> str:
+            return f"{self.greeting}, {name}"
+
+        @pass_eval_context
+        def greet_escaped(self, eval_context: EvalContext, name: str) -> str:
+            return f"{self.greeting}, {name}:{eval_context.autoescape}"
+
+    source = (
         "{% block b %}{% for i in [1] %}{% set n = 2 %}{{ plain(i, k=n) }} {{ ctx('n') }}"
-        "{% endfor %}{% endblock %} [{{ exhausted() }}]",
-        {"plain": plain, "exhausted": exhausted, "ctx": with_context},
+        "{% endfor %}{% endblock %} [{{ exhausted() }}] {{ ev('a') }} {{ env('b') }}"
+        " {{ greeter.greet('c') }} {{ greeter.greet_escaped('d') }}"
     )
-    assert template.render() == "1:k n=2 []"
+    names = {
+        "plain": plain,
+        "exhausted": exhausted,
+        "ctx": with_context,
+        "ev": with_eval_context,
+        "env": with_environment,
+        "greeter": Greeter("hi"),
+    }
+    environment = synchronous_environment(app)
+    ours = environment.from_string(source, names).render()
+    assert ours == "1:k n=2 [] a:True b:True hi, c hi, d:True"
+    # Jinja's own calls, in the same environment, give the same.
+    ours_class, environment.context_class = environment.context_class, Context
+    try:
+        assert environment.from_string(source, names).render() == ours
+    finally:
+        environment.context_class = ours_class
