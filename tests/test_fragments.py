@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.markdown import render_post
-from service.models import Comment, Post
+from service.models import Comment, Post, User
 
 from .blog import add_comment, add_post
 from .fixtures import Client, MakeUser, SignedIn, Submit, read_html
@@ -220,3 +220,51 @@ async def test_a_post_form_with_text_in_it_shows_that_text(
         editing = _form(await read_html(await client.get(f"/edit/{post.id}")))
     assert 'name="body"' in blank and "my *own* words" not in blank
     assert "my *own* words" in editing and _tokens(editing) == _tokens(blank)
+
+
+def _profile_head(html: str) -> str:
+    return html.split('<div class="page-header profile-header">', 1)[1].split("<h3>", 1)[0]
+
+
+async def test_a_profiles_head_is_its_viewers_with_their_own_token(
+    app: Quart, client: Client, make_user: MakeUser, signed_in: SignedIn
+) -> None:
+    john, susan = await make_user("john"), await make_user("susan")
+    boss = await make_user("boss", role="Administrator")
+    seen = {"anonymous": _profile_head(await read_html(await app.test_client().get("/user/john")))}
+    for user in (john, susan, boss, susan):  # susan's second view comes from the cache
+        async with signed_in(client, user):
+            html = await read_html(await client.get("/user/john"))
+            seen[user.username] = _profile_head(html)
+            # One token on the page, the viewer's: the head's forms carry it.
+            assert len(_tokens(html)) == 1 and _tokens(seen[user.username]) <= _tokens(html)
+    anonymous = seen["anonymous"]
+    assert 'action="/follow/john"' not in anonymous and "csrf_token" not in anonymous
+    assert 'href="/edit-profile"' in seen["john"] and 'action="/follow/john"' not in seen["john"]
+    assert 'action="/follow/john"' in seen["susan"] and 'action="/block/john"' in seen["susan"]
+    assert 'href="/edit-profile"' not in seen["susan"]
+    assert "john@flasky.dev" in seen["boss"] and f'href="/edit-profile/{john.id}"' in seen["boss"]
+    assert all("john@flasky.dev" not in seen[name] for name in ("anonymous", "john", "susan"))
+
+
+async def test_a_follow_and_an_edited_profile_show_in_its_head_at_once(
+    app: Quart,
+    client: Client,
+    db: AsyncSession,
+    make_user: MakeUser,
+    signed_in: SignedIn,
+) -> None:
+    john, susan = await make_user("john"), await make_user("susan")
+    async with signed_in(client, susan):
+        head = _profile_head(await read_html(await client.get("/user/john")))
+        assert 'action="/follow/john"' in head
+        (token,) = _tokens(head)
+        assert (await client.post("/follow/john", form={"csrf_token": token})).status_code == 302
+        head = _profile_head(await read_html(await client.get("/user/john")))
+        assert 'action="/unfollow/john"' in head and 'action="/follow/john"' not in head
+    anonymous = _profile_head(await read_html(await app.test_client().get("/user/john")))
+    assert re.search(r"Followers:.*?>1</span>", anonymous, re.DOTALL)
+    await db.execute(update(User).where(User.id == john.id).values(about_me="New here."))
+    await db.commit()
+    anonymous = _profile_head(await read_html(await app.test_client().get("/user/john")))
+    assert "New here." in anonymous
