@@ -261,7 +261,7 @@ def profile_head(profile: Profile) -> Markup:
     follow, to write, to administer), the language and the root path; the key
     holds exactly those, so a new follower or an edited profile shows at once,
     and the viewer's CSRF token goes into its forms each time. It was about
-    a sixth of a profile's CPU.
+    a tenth of a profile's instructions (docs/performance.md).
     """
     reader = current_reader()
     viewer = None

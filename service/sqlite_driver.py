@@ -32,7 +32,8 @@ on every statement, and the slow-query log's `before_cursor_execute`
 listeners made two more calls a statement: with the BEGIN here and the
 statements timed in `_OneTripCursor._trip`, the engine has no listener,
 and a page of three statements costs ~0.3 million instructions less
-(docs/performance.md, "The engine without listeners").
+(docs/performance.md, "The engine without listeners, methods called
+directly, a profile's head cached").
 
 `service.db.make_engine` gives SQLite URLs this module's driver name
 (`DRIVER_NAME`); the dialect's SQL, its pool and its error handling are
