@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup
 from quart import Quart, current_app, request
@@ -276,10 +276,18 @@ def profile_head(profile: Profile) -> Markup:
     return _with_token(html)
 
 
-def _form(form: Form, template: str, **context: Any) -> Markup:
-    if not form.is_blank():
-        return _render(template, form=form, **context)
-    form_class: Callable[[], Form] = type(form)
+def _form(form: Form | type[Form], template: str, **context: Any) -> Markup:
+    """`form`, or the blank form of a form class."""
+    if isinstance(form, type):
+        return _blank(form, template, **context)
+    # WTForms' base class is untyped, so mypy cannot tell a form class from a form.
+    made = cast(Form, form)
+    if made.is_blank():
+        return _blank(type(made), template, **context)
+    return _render(template, form=made, **context)
+
+
+def _blank(form_class: Callable[[], Form], template: str, **context: Any) -> Markup:
     key = tuple(sorted(context.items()))
     blank = _cache().blank_form(form_class, template, key, current_locale(), request.root_path)
     return _with_token(blank)
@@ -296,19 +304,26 @@ def fragment(template: str, **values: str) -> Markup:
 
 
 def render_form(
-    form: Form, action: str = "", button: str | None = None, id: str | None = None
+    form: Form | type[Form], action: str = "", button: str | None = None, id: str | None = None
 ) -> Markup:
     """A whole form: its fields in order, then `button` (Submit by default).
 
     A function rather than a template macro, so that a blank form (a login
-    page's, say: a third of its CPU) is rendered once per language.
+    page's, say: a third of its CPU) is rendered once per language. Given a
+    form class rather than a form, it shows that class's blank form, and a
+    view that has nothing to put in one (a GET of the login page) need not
+    make one: WTForms' binding of its fields cost the login page 3% of its
+    instructions.
     """
     button = _("Submit") if button is None else button
     return _form(form, FORM, action=action, button=button, id=id)
 
 
-def post_form(form: Form, action: str) -> Markup:
-    """The Markdown post form with its preview (the index, editing a post), posted to `action`."""
+def post_form(form: Form | type[Form], action: str) -> Markup:
+    """The Markdown post form with its preview (the index, editing a post), posted to `action`.
+
+    A form class shows its blank form, as for `render_form`.
+    """
     return _form(form, POST_FORM, action=action)
 
 

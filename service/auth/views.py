@@ -118,6 +118,9 @@ async def _send_unconfirmed_users_to_confirm() -> ResponseReturnValue | None:
 
 @auth.route("/login", methods=["GET", "POST"])
 async def login() -> ResponseReturnValue:
+    if request.method != "POST":
+        # Its blank form, from the cache, without making one (service.fragments.render_form).
+        return await render_template("auth/login.html", form=LoginForm)
     form = await LoginForm.from_request()
     if await form.validate_on_submit():
         config, db, address = current_config(), get_session(), request.remote_addr
