@@ -312,8 +312,8 @@ def render_form(
     page's, say: a third of its CPU) is rendered once per language. Given a
     form class rather than a form, it shows that class's blank form, and a
     view that has nothing to put in one (a GET of the login page) need not
-    make one: WTForms' binding of its fields cost the login page 3% of its
-    instructions.
+    make one: WTForms' binding of its fields cost the login page 9% of its
+    instructions (2.83 → 2.58 million).
     """
     button = _("Submit") if button is None else button
     return _form(form, FORM, action=action, button=button, id=id)

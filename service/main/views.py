@@ -48,8 +48,8 @@ async def index() -> ResponseReturnValue:
     if request.method == "POST" and not can(Permission.WRITE):
         abort(403)
     # A form is made for a post only: a GET shows the blank form from the
-    # cache (service.fragments.post_form), without making one (80,000
-    # instructions, 1.3% of a writer's page).
+    # cache (service.fragments.post_form), without making one (0.11 million
+    # instructions, 1.8% of a writer's page).
     form = await PostForm.from_request() if request.method == "POST" else None
     if form is not None and await form.validate_async():
         session = get_session()
