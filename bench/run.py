@@ -9,7 +9,8 @@ Steps:
    `--database-url` names an empty PostgreSQL database instead.
 2. Serve it with `hypercorn --config docs/hypercorn.toml service.asgi:app`
    (2 workers, access log on), FLASKY_CONFIG=production, and bench/hello.py,
-   a bare Quart app (the framework's ceiling), the same way beside it.
+   a bare Quart app (the framework's ceiling, its workers sharing new
+   connections as Flasky's do), the same way beside it.
 3. For every endpoint: one second of warm-up, then for each concurrency C
    (1 and 32) `wrk -t1 -c<C> -d<D>s --latency` against the bare app, and
    right after it the same against the endpoint. The pages are measured
@@ -514,12 +515,11 @@ def markdown_table(results: list[Measurement], connections: list[int]) -> str:
     Each run is compared with the bare app's run at the same concurrency just
     before it; the bare app's row shows the median of those runs. The last
     columns: the goal at the top concurrency, the busiest worker's CPU share
-    at that load, and the ratio of requests per CPU-second there.
-    hypercorn's workers each accept as many waiting connections as they can,
-    so wrk's connections may all land on one worker, the bare app's as well
-    as ours (busiest worker 100%): the requests/s ratio then measures one
-    worker against two, or two against one. Requests per CPU-second do not
-    depend on that split.
+    at that load, and the ratio of requests per CPU-second there. Both apps'
+    workers take turns at accepting wrk's connections (service.accepting);
+    should they still land on one worker (busiest worker 100%), the
+    requests/s ratio measures one worker against two. Requests per
+    CPU-second do not depend on that split.
     """
     top = max(connections)
     results = [*results, *_bare_rows(results)]
