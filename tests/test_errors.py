@@ -1,8 +1,13 @@
 """Error pages: HTML for browsers, JSON for clients that ask for it."""
 
 from quart import Quart
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from .fixtures import Client
+from service.db import get_session, write_transaction
+from service.models import Post
+
+from .fixtures import Client, MakeUser, SignedIn
 
 
 async def test_404_json_for_json_clients(client: Client) -> None:
@@ -55,3 +60,27 @@ async def test_unexpected_exception_gives_500_page(client: Client, app: Quart) -
     assert "Internal Server Error" in await response.get_data(as_text=True)
     json_response = await client.get("/boom", headers={"Accept": "application/json"})
     assert await json_response.get_json() == {"error": "internal server error"}
+
+
+async def test_a_failed_write_gives_the_500_page_and_keeps_nothing_of_it(
+    client: Client, app: Quart, make_user: MakeUser, signed_in: SignedIn, db: AsyncSession
+) -> None:
+    john = await make_user("john")
+
+    @app.route("/half-written")
+    async def half_written() -> str:
+        session = get_session()
+        async with write_transaction(session):
+            session.add(Post(body="half", body_html="<p>half</p>", author_id=john.id))
+            await session.flush()
+            raise RuntimeError("boom")
+
+    async with signed_in(client, john):
+        response = await client.get("/half-written")
+        html = await response.get_data(as_text=True)
+        # The page of our own, with the reader still signed in: the rollback
+        # left the signed-in user readable.
+        assert response.status_code == 500
+        assert "Internal Server Error" in html and 'href="/user/john"' in html
+        assert (await client.get("/")).status_code == 200
+    assert await db.scalar(select(func.count()).select_from(Post)) == 0
