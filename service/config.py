@@ -152,15 +152,15 @@ class Config:
     )
     database_pool_size: int = setting(
         "DATABASE_POOL_SIZE",
-        "PostgreSQL connections each worker process keeps open (ignored for SQLite)",
-        5,
+        "PostgreSQL connections each worker process keeps once opened (ignored for SQLite)",
+        15,
         low=1,
         high=1000,
     )
     database_max_overflow: int = setting(
         "DATABASE_MAX_OVERFLOW",
         "PostgreSQL connections a worker may open beyond the pool under a burst, closed after",
-        10,
+        0,
         low=0,
         high=1000,
     )

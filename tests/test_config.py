@@ -192,8 +192,8 @@ def test_defaults_are_unchanged(clean_environment: pytest.MonkeyPatch) -> None:
     } == {
         "name": "development",
         "admin_email": None,
-        "database_pool_size": 5,
-        "database_max_overflow": 10,
+        "database_pool_size": 15,
+        "database_max_overflow": 0,
         "mail_server": None,
         "mail_port": 25,
         "mail_use_tls": False,
