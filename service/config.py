@@ -39,6 +39,9 @@ class ConfigError(RuntimeError):
 
 
 CONFIG_NAMES = ("development", "testing", "production")
+# A worker's PostgreSQL pool, also `service.db.make_engine`'s default (the reason is there).
+POSTGRES_POOL_SIZE = 15
+POSTGRES_MAX_OVERFLOW = 0
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -153,14 +156,14 @@ class Config:
     database_pool_size: int = setting(
         "DATABASE_POOL_SIZE",
         "PostgreSQL connections each worker process keeps once opened (ignored for SQLite)",
-        15,
+        POSTGRES_POOL_SIZE,
         low=1,
         high=1000,
     )
     database_max_overflow: int = setting(
         "DATABASE_MAX_OVERFLOW",
         "PostgreSQL connections a worker may open beyond the pool under a burst, closed after",
-        0,
+        POSTGRES_MAX_OVERFLOW,
         low=0,
         high=1000,
     )

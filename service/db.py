@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from . import sqlite_driver
+from .config import POSTGRES_MAX_OVERFLOW, POSTGRES_POOL_SIZE
 from .sqlite_driver import WRITE_OPTION
 
 log = logging.getLogger("flasky.db")
@@ -106,7 +107,10 @@ def _watch_slow_queries(engine: AsyncEngine, threshold: float) -> None:
 
 
 def make_engine(
-    url: str, slow_query_time: float = 0.5, pool_size: int = 15, max_overflow: int = 0
+    url: str,
+    slow_query_time: float = 0.5,
+    pool_size: int = POSTGRES_POOL_SIZE,
+    max_overflow: int = POSTGRES_MAX_OVERFLOW,
 ) -> AsyncEngine:
     """An engine for `url`, with the pragmas SQLite needs for concurrent writers.
 
